@@ -1,0 +1,1 @@
+"""The wire: routing, signature checks, parameter decoding, the JD envelope, streams."""

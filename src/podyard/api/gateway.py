@@ -1,0 +1,100 @@
+"""The ASGI entry of the API: a chain of small steps for every HTTP request.
+
+request id → bounded body → signature (which names the service) → route →
+decode parameters → handler → JD envelope. Any ApiError becomes its envelope;
+anything else becomes a 500 that names the request id and reveals nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from starlette.types import Receive, Scope, Send
+
+from podyard.api import envelope, routes
+from podyard.api.auth import Authenticator
+from podyard.api.call import Call
+from podyard.api.params import decode_body, decode_query
+from podyard.domain.errors import ApiError, Internal, InvalidArgument, MethodNotAllowed, NotFound, PayloadTooLarge
+from podyard.domain.ids import new_request_id
+from podyard.services.context import ServiceContext
+
+log = logging.getLogger(__name__)
+
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+
+async def read_body(receive: Receive, limit: int) -> bytes:
+    chunks, size = [], 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"the request body exceeds {limit} bytes")
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def _headers(scope: Scope) -> dict[str, list[str]]:
+    headers: dict[str, list[str]] = {}
+    for name, value in scope["headers"]:
+        headers.setdefault(name.decode("latin-1").lower(), []).append(value.decode("latin-1"))
+    return headers
+
+
+def _text(raw: bytes, what: str) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidArgument(f"the request {what} is not UTF-8") from None
+
+
+class Gateway:
+    def __init__(self, ctx: ServiceContext, authenticator: Authenticator, max_body: int) -> None:
+        self.ctx = ctx
+        self.auth = authenticator
+        self.max_body = max_body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request_id = new_request_id()
+        try:
+            response = await self._handle(scope, receive, request_id)
+        except ApiError as e:
+            response = envelope.error(request_id, e)
+        except Exception:
+            log.exception("request %s failed", request_id)
+            response = envelope.error(request_id, Internal(f"internal error (request {request_id})"))
+        await response(scope, receive, send)
+
+    async def _handle(self, scope: Scope, receive: Receive, request_id: str) -> Any:
+        method = scope["method"]
+        body = await read_body(receive, self.max_body)
+        raw_path = _text(scope.get("raw_path") or scope["path"].encode(), "path")
+        raw_query = _text(scope.get("query_string", b""), "query")
+        caller = self.auth.authenticate(method, raw_path, raw_query, _headers(scope), body)
+        route, path_params, allowed = routes.match(caller.service, method, scope["path"])
+        if route is None:
+            if allowed:
+                raise MethodNotAllowed(f"{method} is not allowed here; use {', '.join(sorted(set(allowed)))}")
+            if caller.service not in routes.SERVICES:
+                raise NotFound(f"the {caller.service} service is not served here")
+            raise NotFound(f"no {caller.service} API answers {method} {scope['path']}")
+        if method in BODY_METHODS:
+            if raw_query:
+                raise InvalidArgument(f"{route.action} takes its parameters in the JSON body, not the query")
+            query, params = {}, decode_body(body)
+            for name, value in path_params.items():  # the SDK repeats path parameters in the body
+                if name in params and params.pop(name) not in (value, None):
+                    raise InvalidArgument(f"{name} in the body differs from the path")
+        else:
+            if body.strip():
+                raise InvalidArgument(f"{route.action} takes no request body")
+            query, params = decode_query(raw_query), {}
+        call = Call(request_id=request_id, caller=caller, path=path_params, query=query, body=params, ctx=self.ctx)
+        return envelope.ok(request_id, await route.handler(call))

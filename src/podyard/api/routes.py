@@ -1,0 +1,126 @@
+"""The routing table: every route of the pod service exactly as the SDK builds it.
+
+Several JD services share one endpoint; the service in the signature's
+credential scope picks the table. Actions the SDK knows and podyard does not
+serve yet answer 501, loudly, never a fake success.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from podyard.api import pods
+from podyard.api.call import Call
+from podyard.domain.errors import NotImplementedAction
+
+Handler = Callable[[Call], Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    template: str
+    handler: Handler
+    action: str
+
+    @property
+    def pattern(self) -> re.Pattern[str]:
+        return _compile(self.template)
+
+
+_cache: dict[str, re.Pattern[str]] = {}
+
+
+def _compile(template: str) -> re.Pattern[str]:
+    """``/regions/{regionId}/pods/{podId}:startPod`` → a regex; a parameter holds no '/' or ':'."""
+    if template not in _cache:
+        parts = re.split(r"\{(\w+)\}", template)
+        regex = "".join(re.escape(p) if i % 2 == 0 else f"(?P<{p}>[^/:]+)" for i, p in enumerate(parts))
+        _cache[template] = re.compile(f"^/v1{regex}$")
+    return _cache[template]
+
+
+def _not_yet(action: str, arrives: str) -> Handler:
+    async def handler(call: Call) -> Any:
+        raise NotImplementedAction(f"{action} is not served by podyard yet ({arrives})")
+
+    return handler
+
+
+def _r(method: str, template: str, handler: Handler) -> Route:
+    return Route(method, template, handler, handler.__name__)
+
+
+def _later(method: str, template: str, action: str, arrives: str) -> Route:
+    return Route(method, template, _not_yet(action, arrives), action)
+
+
+POD_ROUTES: list[Route] = [
+    _r("POST", "/regions/{regionId}/pods:checkPodName", pods.check_pod_name),
+    _r("POST", "/regions/{regionId}/pods", pods.create_pods),
+    _r("GET", "/regions/{regionId}/pods", pods.describe_pods),
+    _r("GET", "/regions/{regionId}/podsStatus", pods.describe_pods_status),
+    _r("GET", "/regions/{regionId}/pods/{podId}", pods.describe_pod),
+    _r("DELETE", "/regions/{regionId}/pods/{podId}", pods.delete_pod),
+    _r("POST", "/regions/{regionId}/pods/{podId}:startPod", pods.start_pod),
+    _r("POST", "/regions/{regionId}/pods/{podId}:stopPod", pods.stop_pod),
+    _r("PATCH", "/regions/{regionId}/pods/{podId}:modifyPodAttribute", pods.modify_pod_attribute),
+    _r("POST", "/regions/{regionId}/pods/{podId}:rebuild", pods.rebuild_pod),
+    _r("POST", "/regions/{regionId}/pods/{podId}:resize", pods.resize_pod),
+    _r("GET", "/regions/{regionId}/pods/{podId}/containers/{containerName}", pods.describe_container),
+    _r("GET", "/regions/{regionId}/quotas", pods.describe_quota),
+    _r("GET", "/regions/{regionId}/instanceTypes", pods.describe_instance_types),
+    _later("POST", "/regions/{regionId}/pods/{podId}:associateElasticIp", "associateElasticIp", "elastic IPs arrive with the VPC service"),
+    _later("POST", "/regions/{regionId}/pods/{podId}:disassociateElasticIp", "disassociateElasticIp", "elastic IPs arrive with the VPC service"),
+    _later("GET", "/regions/{regionId}/pods/{podId}/containers/{containerName}:getContainerLogs", "getContainerLogs", "logs arrive with the streams"),
+    _later("POST", "/regions/{regionId}/pods/{podId}/containers/{containerName}:execCreate", "execCreate", "exec arrives with the streams"),
+    _later("GET", "/regions/{regionId}/pods/{podId}/containers/{containerName}:execStart", "execStart", "exec arrives with the streams"),
+    _later("GET", "/regions/{regionId}/pods/{podId}/containers/{containerName}:execGetExitCode", "execGetExitCode", "exec arrives with the streams"),
+    _later("GET", "/regions/{regionId}/pods/{podId}/containers/{containerName}:attach", "attach", "attach arrives with the streams"),
+    _later("POST", "/regions/{regionId}/pods/{podId}/containers/{containerName}:resizeTTY", "resizeTTY", "TTY resize arrives with the streams"),
+    _later("POST", "/regions/{regionId}/secrets", "createSecret", "registry secrets arrive later"),
+    _later("GET", "/regions/{regionId}/secrets", "describeSecrets", "registry secrets arrive later"),
+    _later("GET", "/regions/{regionId}/secrets/{name}", "describeSecret", "registry secrets arrive later"),
+    _later("DELETE", "/regions/{regionId}/secrets/{name}", "deleteSecret", "registry secrets arrive later"),
+    *(
+        _later(method, template, action, "not offered")
+        for method, template, action in (
+            ("POST", "/regions/{regionId}/configFiles", "createConfigFile"),
+            ("GET", "/regions/{regionId}/configFiles/{name}", "describeConfigFile"),
+            ("DELETE", "/regions/{regionId}/configFiles/{name}", "deleteConfigFile"),
+            ("POST", "/regions/{regionId}/configFiles/{name}:update", "updateConfigFile"),
+            ("POST", "/regions/{regionId}/imageCache", "createImageCache"),
+            ("POST", "/regions/{regionId}/imageCaches", "createImageCaches"),
+            ("GET", "/regions/{regionId}/imageCaches", "describeImageCaches"),
+            ("GET", "/regions/{regionId}/imageCache/{imageCacheId}", "describeImageCache"),
+            ("DELETE", "/regions/{regionId}/imageCache/{imageCacheId}", "deleteImageCache"),
+            ("PATCH", "/regions/{regionId}/imageCache/{imageCacheId}:update", "updateImageCache"),
+            ("GET", "/regions/{regionId}/imageCache:getMostSuitable", "getMostSuitableImageCache"),
+            ("POST", "/regions/{regionId}/podTemplates", "createPodTemplate"),
+            ("GET", "/regions/{regionId}/podTemplates", "describePodTemplates"),
+            ("GET", "/regions/{regionId}/podTemplates/{podTemplateId}", "describePodTemplate"),
+            ("PATCH", "/regions/{regionId}/podTemplates/{podTemplateId}", "updatePodTemplate"),
+            ("DELETE", "/regions/{regionId}/podTemplates/{podTemplateId}", "deletePodTemplate"),
+            ("GET", "/regions/{regionId}/podTemplates/{podTemplateId}:verify", "verifyPodTemplate"),
+        )
+    ),
+]
+
+# The services that share this endpoint, by the name in the credential scope.
+SERVICES: dict[str, list[Route]] = {"pod": POD_ROUTES}
+
+
+def match(service: str, method: str, path: str) -> tuple[Route | None, dict[str, str], list[str]]:
+    """The route for a request, its path parameters, and the methods the path allows."""
+    allowed: list[str] = []
+    for route in SERVICES.get(service, []):
+        m = route.pattern.match(path)
+        if m is None:
+            continue
+        if route.method == method:
+            return route, m.groupdict(), []
+        allowed.append(route.method)
+    return None, {}, allowed

@@ -1,0 +1,136 @@
+"""Records rendered in the shapes of the API docs and the SDK's models."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from podyard.domain.instance_types import InstanceType
+from podyard.domain.records import ContainerRecord, PodRecord
+from podyard.domain.status import iso
+
+
+def container(c: ContainerRecord) -> dict[str, Any]:
+    s = c.spec
+    disk = s.get("systemDisk") or {}
+    return {
+        "name": c.name,
+        "type": None,
+        "command": s.get("command"),
+        "args": s.get("args"),
+        "env": s.get("env") or [],
+        "image": s.get("image"),
+        "secret": s.get("secret"),
+        "tty": bool(s.get("tty")),
+        "workingDir": s.get("workingDir"),
+        "livenessProbe": s.get("livenessProbe"),
+        "readinessProbe": s.get("readinessProbe"),
+        "resources": s.get("resources"),
+        "systemDisk": {
+            "category": disk.get("category", "cloud"),
+            "volumeId": None,
+            "snapshotId": None,
+            "diskType": disk.get("diskType"),
+            "sizeGB": disk.get("sizeGB"),
+            "fsType": disk.get("fsType"),
+            "iops": disk.get("iops"),
+            "autoDelete": disk.get("autoDelete", True),
+        },
+        "volumeMounts": s.get("volumeMounts") or [],
+        "containerStatus": c.status.to_wire(),
+    }
+
+
+def pod_status(p: PodRecord) -> dict[str, Any]:
+    return {
+        "phase": p.phase,
+        "reason": p.reason,
+        "message": p.message,
+        "podIP": p.ip,
+        "conditions": [c.to_wire() for c in p.conditions],
+        "startTime": iso(p.start_time),
+    }
+
+
+def charge(p: PodRecord, in_arrears: bool, now: datetime) -> dict[str, Any]:
+    return {
+        "chargeMode": p.charge.mode,
+        "chargeStatus": p.charge.status(now, in_arrears),
+        "chargeStartTime": iso(p.charge.start),
+        "chargeExpiredTime": iso(p.charge.expires),
+        "chargeRetireTime": iso(p.charge.expires),
+    }
+
+
+def pod(p: PodRecord, in_arrears: bool, now: datetime) -> dict[str, Any]:
+    spec = p.spec
+    nic_spec = (spec.get("primaryNetworkInterface") or {}).get("networkInterface") or {}
+    return {
+        "podId": p.pod_id,
+        "name": p.name,
+        "description": p.description,
+        "az": p.az,
+        "hostname": p.hostname,
+        "ag": None,
+        "instanceType": p.instance_type,
+        "restartPolicy": p.restart_policy,
+        "terminationGracePeriodSeconds": p.grace_seconds,
+        "vpcId": p.vpc_id,
+        "subnetId": p.subnet_id,
+        "privateIpAddress": p.ip,
+        "dnsConfig": spec.get("dnsConfig"),
+        "logConfig": {"logDriver": "default"},
+        "hostAliases": spec.get("hostAliases") or [],
+        "volumes": [],
+        "containers": [container(c) for c in p.containers],
+        "podStatus": pod_status(p),
+        "elasticIp": None,
+        "primaryNetworkInterface": {
+            "autoDelete": True,
+            "deviceIndex": 1,
+            "attachStatus": "attached",
+            "attachTime": iso(p.created_at),
+            "networkInterface": {
+                "networkInterfaceId": p.network_interface_id,
+                "macAddress": p.mac_address,
+                "vpcId": p.vpc_id,
+                "subnetId": p.subnet_id,
+                "description": nic_spec.get("description"),
+                "securityGroups": [{"groupId": g, "groupName": n} for g, n in p.security_groups],
+                "sanityCheck": nic_spec.get("sanityCheck", 1) != 0,
+                "primaryIp": {"privateIpAddress": p.ip, "elasticIpId": None, "elasticIpAddress": None},
+                "secondaryIps": [],
+            },
+        },
+        "tags": [{"key": k, "value": v} for k, v in p.tags],
+        "charge": charge(p, in_arrears, now),
+        "createTime": iso(p.created_at),
+        "resourceGroupId": None,
+    }
+
+
+def brief_status(p: PodRecord) -> dict[str, Any]:
+    return {
+        "podId": p.pod_id,
+        "name": p.name,
+        "description": p.description,
+        "az": p.az,
+        "ag": None,
+        "instanceType": p.instance_type,
+        "podStatus": pod_status(p),
+        "containers": [container(c) for c in p.containers],
+        "createTime": iso(p.created_at),
+    }
+
+
+def instance_type(t: InstanceType, azs: list[str]) -> dict[str, Any]:
+    return {
+        "family": t.family,
+        "instanceType": t.name,
+        "cpu": t.cpu,
+        "memoryMB": t.memory_mb,
+        "nicLimit": t.nic_limit,
+        "desc": t.desc,
+        "state": [{"az": az, "inStock": True, "online": True} for az in azs],
+        "cloudDiskTypes": ["hdd.std1", "ssd.gp1", "ssd.io1"],
+    }

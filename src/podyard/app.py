@@ -1,0 +1,193 @@
+"""Wiring: the store, the use cases, the runtime, the reconciler and the gateway, as one ASGI app."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import json
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from starlette.types import Receive, Scope, Send
+
+from podyard.api.auth import Authenticator
+from podyard.api.gateway import Gateway
+from podyard.config import Settings
+from podyard.control.reconciler import Reconciler, ReconcilerSettings
+from podyard.domain.records import AccountRecord, NetworkRecord
+from podyard.runtime.protocol import Runtime
+from podyard.services import accounts
+from podyard.services.context import ServiceContext
+from podyard.store.db import Database
+from podyard.store.observed import ObservedStore
+
+log = logging.getLogger(__name__)
+
+CREDENTIALS_FILE = "admin-credentials.json"
+
+
+def service_context(settings: Settings, db: Database) -> ServiceContext:
+    return ServiceContext(
+        db=db,
+        region=settings.served_region,
+        quota_defaults=settings.quota_defaults(),
+        network_pool=settings.network_pool,
+        subnet_prefix=settings.subnet_prefix,
+    )
+
+
+def open_store(settings: Settings) -> Database:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    os.chmod(settings.data_dir, 0o700)
+    db = Database(settings.db_url)
+    db.migrate()
+    return db
+
+
+def credentials(account: AccountRecord, network: NetworkRecord, settings: Settings) -> dict[str, str]:
+    return {
+        "accessKey": account.access_key,
+        "secretKey": account.secret_key,
+        "endpoint": settings.public_endpoint,
+        "regionId": settings.region,
+        "vpcId": network.vpc_id,
+        "subnetId": network.subnet_id,
+        "subnetCidr": network.subnet_cidr,
+        "securityGroupId": network.security_group_id,
+    }
+
+
+def write_credentials(path: Path, creds: dict[str, str]) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        json.dump(creds, f, indent=2)
+        f.write("\n")
+    os.chmod(path, 0o600)
+
+
+@dataclass
+class Started:
+    """Filled in once the app has started: what the CLI prints."""
+
+    credentials: dict[str, str] | None = None
+
+
+class PodyardApp:
+    """The ASGI application. ``runtime_factory`` builds the runtime at start-up (inside the
+    event loop) and returns it with a closer."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        runtime_factory: Callable[[], Any],
+        on_ready: Callable[[dict[str, str]], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.db = open_store(settings)
+        self.ctx = service_context(settings, self.db)
+        self.keys = accounts.KeyCache(self.ctx)
+        self.gateway = Gateway(
+            self.ctx,
+            Authenticator(self.keys.lookup, settings.signature_window_seconds),
+            settings.max_body_bytes,
+        )
+        self.runtime_factory = runtime_factory
+        self.on_ready = on_ready
+        self.runtime: Runtime | None = None
+        self.reconciler: Reconciler | None = None
+        self._close_runtime: Callable[[], Any] | None = None
+
+    async def startup(self) -> None:
+        loop = asyncio.get_running_loop()
+        loop.set_default_executor(concurrent.futures.ThreadPoolExecutor(max_workers=32, thread_name_prefix="podyard"))
+        account, network, _ = await asyncio.to_thread(accounts.first_account, self.ctx)
+        creds = credentials(account, network, self.settings)
+        path = self.settings.data_dir / CREDENTIALS_FILE
+        if not path.exists() or json.loads(path.read_text()) != creds:
+            write_credentials(path, creds)
+        self.runtime, self._close_runtime = await self.runtime_factory()
+        self.reconciler = Reconciler(
+            ObservedStore(self.db),
+            self.runtime,
+            ReconcilerSettings(
+                pids_limit=self.settings.pids_limit,
+                backoff_initial=self.settings.restart_backoff_seconds,
+                backoff_cap=self.settings.restart_backoff_max_seconds,
+                resync_seconds=self.settings.resync_seconds,
+            ),
+        )
+        self.ctx.nudge = self.reconciler.nudge
+        await self.reconciler.start()
+        if self.on_ready:
+            self.on_ready(creds)
+
+    async def shutdown(self) -> None:
+        if self.reconciler:
+            await self.reconciler.stop()
+        if self._close_runtime:
+            with contextlib.suppress(Exception):
+                await self._close_runtime()
+        self.db.close()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            await self.gateway(scope, receive, send)
+        elif scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+        elif scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 1008})
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    await self.startup()
+                except BaseException as e:
+                    log.exception("podyard failed to start")
+                    await send({"type": "lifespan.startup.failed", "message": str(e)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.shutdown()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+def podman_runtime(settings: Settings) -> Callable[[], Any]:
+    async def build() -> tuple[Runtime, Callable[[], Any]]:
+        from podyard.runtime.podman.client import LibpodClient
+        from podyard.runtime.podman.driver import PodmanRuntime
+        from podyard.runtime.podman.service import PodmanService
+
+        service = PodmanService(
+            settings.data_dir,
+            podman=settings.podman,
+            insecure_registries=settings.insecure_registries,
+            pids_limit=settings.pids_limit,
+        )
+        await service.start()
+        client = LibpodClient(str(service.socket))
+
+        async def close() -> None:
+            await client.close()
+            await service.stop()
+
+        return PodmanRuntime(client), close
+
+    return build
+
+
+def fake_runtime(runtime: Runtime) -> Callable[[], Any]:
+    async def build() -> tuple[Runtime, Callable[[], Any]]:
+        async def close() -> None:
+            return None
+
+        return runtime, close
+
+    return build

@@ -1,0 +1,178 @@
+"""The ``podyard`` command: ``serve`` runs the service, ``accounts`` manages accounts."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import click
+
+from podyard.config import Settings, load_settings
+
+_settings_options = [
+    click.option("--config", "config_file", type=click.Path(path_type=Path), help="TOML config file."),
+    click.option("--data-dir", type=click.Path(path_type=Path), help="Where podyard keeps its state."),
+    click.option("--region", help="The region served (default cn-north-1)."),
+]
+
+
+def settings_options(f: Any) -> Any:
+    for option in reversed(_settings_options):
+        f = option(f)
+    return f
+
+
+def usage_text(creds: dict[str, str], settings: Settings) -> str:
+    ak, sk, ep, region = creds["accessKey"], creds["secretKey"], creds["endpoint"], creds["regionId"]
+    return f"""\
+podyard is ready: http://{ep} (region {region})
+  accessKey:     {ak}
+  secretKey:     {sk}
+  vpcId:         {creds["vpcId"]}
+  subnetId:      {creds["subnetId"]} ({creds["subnetCidr"]})
+  securityGroup: {creds["securityGroupId"]}
+  saved in:      {settings.data_dir / "admin-credentials.json"}
+
+Python SDK (pip install jdcloud-sdk):
+  from jdcloud_sdk.core.credential import Credential
+  from jdcloud_sdk.core.config import Config
+  from jdcloud_sdk.services.pod.client.PodClient import PodClient
+  client = PodClient(Credential("{ak}", "{sk}"), Config("{ep}", scheme="http"))
+
+jdc CLI (pip install jdcloud-cli==1.2.9):
+  jdc configure add --profile podyard --access-key {ak} --secret-key {sk} \\
+      --region-id {region} --endpoint {ep} --scheme http
+  jdc pod describe-pods
+"""
+
+
+@click.group()
+def main() -> None:
+    """podyard: a self-hosted pod service speaking the JD Cloud Pod API v1."""
+
+
+@main.command()
+@settings_options
+@click.option("--listen", help="HOST:PORT to serve on (default 127.0.0.1:8000).")
+@click.option("--endpoint", help="host:port clients use, if not the listen address.")
+@click.option("--log-level", help="debug, info, warning or error.")
+def serve(config_file: Path | None, **flags: Any) -> None:
+    """Run podyard: the API, the reconciler and a private Podman."""
+    import uvicorn
+
+    from podyard.app import PodyardApp, podman_runtime
+
+    settings = load_settings(config_file, **flags)
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    def ready(creds: dict[str, str]) -> None:
+        click.echo(usage_text(creds, settings), nl=False)
+
+    app = PodyardApp(settings, podman_runtime(settings), on_ready=ready)
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            host=settings.host,
+            port=settings.port,
+            lifespan="on",
+            log_level=settings.log_level.lower(),
+            access_log=settings.log_level.lower() == "debug",
+            loop="uvloop",
+            http="httptools",
+            ws="websockets",
+        )
+    )
+    server.run()
+
+
+@main.group()
+def accounts() -> None:
+    """Accounts, their standing (real-name verification, arrears) and quotas."""
+
+
+def _ctx(config_file: Path | None, flags: dict[str, Any]) -> Any:
+    from podyard.app import open_store, service_context
+
+    settings = load_settings(config_file, **flags)
+    return settings, service_context(settings, open_store(settings))
+
+
+@accounts.command("create")
+@settings_options
+@click.argument("name")
+@click.option("--unverified", is_flag=True, help="Without real-name verification (createPods is refused).")
+@click.option("--json", "as_json", is_flag=True, help="Print the keys and default network as JSON.")
+def accounts_create(config_file: Path | None, name: str, unverified: bool, as_json: bool, **flags: Any) -> None:
+    """Create an account; print its keys and default network."""
+    from podyard.app import credentials
+    from podyard.domain.errors import ApiError
+    from podyard.services import accounts as svc
+
+    settings, ctx = _ctx(config_file, flags)
+    try:
+        account, network = svc.create_account(ctx, name, verified=not unverified)
+    except ApiError as e:
+        raise click.ClickException(e.message) from None
+    creds = credentials(account, network, settings)
+    if as_json:
+        click.echo(json.dumps(creds, indent=2))
+    else:
+        for k, v in creds.items():
+            click.echo(f"{k}: {v}")
+
+
+@accounts.command("list")
+@settings_options
+@click.option("--json", "as_json", is_flag=True)
+def accounts_list(config_file: Path | None, as_json: bool, **flags: Any) -> None:
+    """List accounts with their standing."""
+    from podyard.services import accounts as svc
+
+    _, ctx = _ctx(config_file, flags)
+    rows = [
+        {"name": a.name, "accessKey": a.access_key, "verified": a.verified, "inArrears": a.in_arrears}
+        for a in svc.list_accounts(ctx)
+    ]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+    else:
+        for r in rows:
+            click.echo(f"{r['name']}\t{r['accessKey']}\tverified={r['verified']}\tarrears={r['inArrears']}")
+
+
+@accounts.command("set")
+@settings_options
+@click.argument("name")
+@click.option("--verified/--unverified", default=None, help="Real-name verification.")
+@click.option("--arrears/--no-arrears", default=None, help="Billing arrears (start and delete refused).")
+def accounts_set(config_file: Path | None, name: str, verified: bool | None, arrears: bool | None, **flags: Any) -> None:
+    """Change an account's standing."""
+    from podyard.domain.errors import ApiError
+    from podyard.services import accounts as svc
+
+    _, ctx = _ctx(config_file, flags)
+    try:
+        a = svc.set_standing(ctx, name, verified=verified, in_arrears=arrears)
+    except ApiError as e:
+        raise click.ClickException(e.message) from None
+    click.echo(f"{a.name}: verified={a.verified} arrears={a.in_arrears}")
+
+
+@accounts.command("quota")
+@settings_options
+@click.argument("name")
+@click.argument("resource", type=click.Choice(["pod", "container", "secret"]))
+@click.argument("limit", type=int)
+def accounts_quota(config_file: Path | None, name: str, resource: str, limit: int, **flags: Any) -> None:
+    """Set an account's quota of a resource in the served region."""
+    from podyard.domain.errors import ApiError
+    from podyard.services import accounts as svc
+
+    _, ctx = _ctx(config_file, flags)
+    try:
+        svc.set_quota(ctx, name, resource, limit)
+    except ApiError as e:
+        raise click.ClickException(e.message) from None
+    click.echo(f"{name}: {resource} quota {limit}")

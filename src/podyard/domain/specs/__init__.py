@@ -1,0 +1,1 @@
+"""Request models of the wire, with every validation rule of the API docs."""

@@ -1,0 +1,278 @@
+"""createPods' PodSpec: network, volumes, DNS, billing, and the containers."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, Field, field_validator, model_validator
+
+from podyard.domain import disks, naming
+from podyard.domain.instance_types import INSTANCE_TYPES
+from podyard.domain.resources import resources_error
+from podyard.domain.specs.containers import ContainerSpec
+from podyard.domain.specs.wire import Dns1123Label, Hostname, IPv4, WireModel
+
+DESCRIPTION_MAX = 256
+# Resolver options a Linux resolv.conf knows; only these three take a value.
+RESOLVER_OPTIONS = frozenset(
+    "ndots timeout attempts rotate no-check-names inet6 edns0 single-request "
+    "single-request-reopen no-tld-query use-vc no-reload trust-ad".split()
+)
+VALUED_RESOLVER_OPTIONS = frozenset({"ndots", "timeout", "attempts"})
+
+Description = Annotated[str, Field(max_length=DESCRIPTION_MAX)]
+
+
+class PodDnsConfigOptionSpec(WireModel):
+    name: Annotated[str, Field(min_length=1, max_length=63)]
+    value: Annotated[str, Field(max_length=100)] | None = None
+
+    @model_validator(mode="after")
+    def _resolver_rules(self) -> PodDnsConfigOptionSpec:
+        if self.name not in RESOLVER_OPTIONS:
+            raise ValueError(f"option {self.name!r} is not a Linux resolver option")
+        if self.value:
+            if self.name not in VALUED_RESOLVER_OPTIONS:
+                raise ValueError("only timeout, attempts and ndots take a value")
+            if not self.value.isdigit():
+                raise ValueError(f"the value of {self.name} must be a whole number")
+        return self
+
+
+def _searches(v: list[str] | None) -> list[str] | None:
+    if v:
+        if sum(len(s) for s in v) > 256:
+            raise ValueError("search domains must total at most 256 characters")
+        for s in v:
+            if naming.hostname_error(s.rstrip(".")):
+                raise ValueError(f"search domain {s!r} is not a valid domain name")
+    return v
+
+
+def _dedupe(v: list[str] | None) -> list[str] | None:
+    return list(dict.fromkeys(v)) if v else v
+
+
+class DnsConfigSpec(WireModel):
+    nameservers: Annotated[list[IPv4], Field(max_length=20), AfterValidator(_dedupe)] | None = None
+    searches: Annotated[list[str], Field(max_length=6), AfterValidator(_searches)] | None = None
+    options: Annotated[list[PodDnsConfigOptionSpec], Field(max_length=10)] | None = None
+
+
+class LogConfigSpec(WireModel):
+    log_driver: Literal["default"] | None = None
+
+
+class HostAliasSpec(WireModel):
+    hostnames: Annotated[list[Hostname], Field(min_length=1, max_length=10)]
+    ip: IPv4
+
+
+class JDCloudVolumeSourceSpec(WireModel):
+    unsupported = {
+        "volume_id": "existing cloud disks arrive with the disk service",
+        "snapshot_id": "disks from snapshots arrive with the disk service",
+    }
+
+    volume_id: str | None = None
+    name: str | None = None
+    snapshot_id: str | None = None
+    disk_type: str | None = None
+    size_gb: int | None = Field(None, alias="sizeGB")
+    fs_type: Literal["xfs", "ext4"]
+    format_volume: bool | None = None
+    iops: Annotated[int, Field(ge=1)] | None = None
+    auto_delete: bool | None = None
+
+    @model_validator(mode="after")
+    def _rules(self) -> JDCloudVolumeSourceSpec:
+        if self.volume_id:
+            return self  # an existing disk has its own type and size
+        if self.disk_type is None or self.size_gb is None:
+            raise ValueError("a new cloud disk needs diskType and sizeGB")
+        error = disks.disk_type_error(self.disk_type, disks.DATA_DISK_RULES)
+        if error:
+            raise ValueError(f"diskType {error}")
+        error = disks.DATA_DISK_RULES[self.disk_type].error(self.size_gb)
+        if error:
+            raise ValueError(f"sizeGB {error} for {self.disk_type}")
+        if self.iops is not None and self.disk_type != disks.IOPS_DISK_TYPE:
+            raise ValueError(f"iops applies to {disks.IOPS_DISK_TYPE} disks only")
+        return self
+
+
+class VolumeSpec(WireModel):
+    unsupported = {
+        "cfs": "CFS volumes are not offered",
+        "config_file": "configFile volumes are not offered",
+        "empty_dir": "emptyDir volumes are not offered",
+    }
+
+    name: Dns1123Label
+    jdcloud_disk: JDCloudVolumeSourceSpec
+    cfs: dict | None = None
+    config_file: dict | None = None
+    empty_dir: dict | None = None
+
+
+class ChargeSpec(WireModel):
+    unsupported = {
+        "auto_renew": "prepaid pods are not renewed automatically",
+        "auto_change_charge_mode": "charge modes are not changed automatically",
+        "auto_change_charge_mode_date": "charge modes are not changed automatically",
+        "buy_scenario": "buy scenarios are not offered",
+    }
+
+    charge_mode: Literal["prepaid_by_duration", "postpaid_by_duration"] | None = None
+    charge_unit: Literal["month", "year"] | None = None
+    charge_duration: int | None = None
+    auto_renew: bool | None = None
+    auto_change_charge_mode: bool | None = None
+    auto_change_charge_mode_date: str | None = None
+    buy_scenario: str | None = None
+
+    @model_validator(mode="after")
+    def _rules(self) -> ChargeSpec:
+        if self.charge_mode == "prepaid_by_duration":
+            unit = self.charge_unit or "month"
+            allowed = range(1, 10) if unit == "month" else range(1, 4)
+            if self.charge_duration is None or self.charge_duration not in allowed:
+                raise ValueError(
+                    "chargeDuration is required for prepaid_by_duration: 1-9 months or 1-3 years"
+                )
+        elif self.charge_unit is not None or self.charge_duration is not None:
+            raise ValueError("chargeUnit and chargeDuration apply to prepaid_by_duration only")
+        return self
+
+
+class ElasticIpSpec(WireModel):
+    bandwidth_mbps: Annotated[int, Field(ge=1, le=100)]
+    provider: Literal["bgp", "no_bgp", "BGP", "NO_BGP"] | None = None
+    charge_spec: ChargeSpec | None = None
+
+
+def _unique_security_groups(v: list[str] | None) -> list[str] | None:
+    if v and len(set(v)) != len(v):
+        raise ValueError("security groups must not repeat")
+    return v
+
+
+class NetworkInterfaceSpec(WireModel):
+    unsupported = {
+        "secondary_ip_addresses": "secondary IPs are not assigned yet",
+        "secondary_ip_count": "secondary IPs are not assigned yet",
+        "ipv6_address_count": "IPv6 is not offered",
+        "ipv6_address": "IPv6 is not offered",
+    }
+
+    subnet_id: Annotated[str, Field(min_length=1)]
+    az: str | None = None
+    network_interface_name: Annotated[str, Field(max_length=32)] | None = None
+    primary_ip_address: IPv4 | None = None
+    secondary_ip_addresses: list[IPv4] | None = None
+    secondary_ip_count: Annotated[int, Field(ge=0)] | None = None
+    security_groups: Annotated[
+        list[str], Field(min_length=1, max_length=5), AfterValidator(_unique_security_groups)
+    ]
+    sanity_check: Literal[0, 1] | None = None
+    description: Description | None = None
+    ipv6_address_count: int | None = None
+    ipv6_address: list[str] | None = None
+
+    @field_validator("network_interface_name")
+    @classmethod
+    def _nic_name(cls, v: str | None) -> str | None:
+        if v is not None and not naming.NETWORK_INTERFACE_NAME.match(v):
+            raise ValueError("must be 1-32 characters of Chinese, letters, digits, '_' and '-'")
+        return v
+
+
+class NetworkInterfaceAttachmentSpec(WireModel):
+    auto_delete: bool | None = None
+    device_index: int | None = None
+    network_interface: NetworkInterfaceSpec
+
+    @model_validator(mode="after")
+    def _rules(self) -> NetworkInterfaceAttachmentSpec:
+        if self.auto_delete is False:
+            raise ValueError("autoDelete: only true is supported for the primary network interface")
+        if self.device_index not in (None, 1):
+            raise ValueError("deviceIndex: the primary network interface has device index 1")
+        return self
+
+
+class TagSpec(WireModel):
+    key: Annotated[str, Field(min_length=1, max_length=127)]
+    value: Annotated[str, Field(max_length=255)] | None = None
+
+
+def _unique_names(kind: str):  # type: ignore[no-untyped-def]
+    def check(items: list | None) -> list | None:
+        names = [i.name for i in items or []]
+        dup = next((n for n in names if names.count(n) > 1), None)
+        if dup:
+            raise ValueError(f"{kind} name {dup!r} is used more than once")
+        return items
+
+    return check
+
+
+class PodSpec(WireModel):
+    unsupported = {
+        "ag_id": "availability groups are not offered",
+        "volumes": "cloud-disk volumes arrive with the disk service",
+        "elastic_ip": "elastic IPs arrive with the VPC service; associate one later",
+        "secondary_network_interfaces": "a pod has one network interface",
+        "resource_group_id": "resource groups are not offered",
+        "auto_match_image_cache": "image caches are not offered",
+        "auto_create_image_cache": "image caches are not offered",
+    }
+
+    name: Annotated[str, Field(min_length=1, max_length=253)]
+    description: Description | None = None
+    hostname: Annotated[str, Field(min_length=1, max_length=63)] | None = None
+    restart_policy: Literal["Always", "OnFailure", "Never"] | None = None
+    termination_grace_period_seconds: Annotated[int, Field(ge=0, le=300)] | None = None
+    instance_type: str
+    az: Annotated[str, Field(min_length=1)]
+    ag_id: str | None = None
+    dns_config: DnsConfigSpec | None = None
+    log_config: LogConfigSpec | None = None
+    host_aliases: Annotated[list[HostAliasSpec], Field(max_length=10)] | None = None
+    volumes: Annotated[list[VolumeSpec], Field(max_length=7), AfterValidator(_unique_names("volume"))] | None = None
+    containers: Annotated[
+        list[ContainerSpec], Field(min_length=1, max_length=8), AfterValidator(_unique_names("container"))
+    ]
+    charge: ChargeSpec | None = None
+    elastic_ip: ElasticIpSpec | None = None
+    primary_network_interface: NetworkInterfaceAttachmentSpec
+    secondary_network_interfaces: list | None = None
+    user_tags: list[TagSpec] | None = None
+    resource_group_id: str | None = None
+    auto_match_image_cache: bool | None = None
+    auto_create_image_cache: bool | None = None
+
+    @field_validator("instance_type")
+    @classmethod
+    def _known_type(cls, v: str) -> str:
+        if v not in INSTANCE_TYPES:
+            raise ValueError("unknown instance type; describeInstanceTypes lists them")
+        return v
+
+    @model_validator(mode="after")
+    def _cross_field_rules(self) -> PodSpec:
+        volumes = {v.name for v in self.volumes or []}
+        for c in self.containers:
+            for m in c.volume_mounts or []:
+                if m.name not in volumes:
+                    raise ValueError(f"container {c.name} mounts volume {m.name!r}, which the pod does not define")
+        nic = self.primary_network_interface.network_interface
+        if nic.az not in (None, "", self.az):
+            raise ValueError("primaryNetworkInterface.networkInterface.az must be empty or the pod's az")
+        error = resources_error(
+            INSTANCE_TYPES[self.instance_type],
+            [c.resources.of(c.name) for c in self.containers if c.resources],
+        )
+        if error:
+            raise ValueError(error)
+        return self

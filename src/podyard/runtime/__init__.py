@@ -1,0 +1,1 @@
+"""Runtime drivers behind one Protocol: podman (default) and fake (unit tests only)."""

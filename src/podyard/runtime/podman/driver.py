@@ -1,0 +1,248 @@
+"""PodmanRuntime: the runtime Protocol on the libpod REST API.
+
+A pod is a Podman pod named by its pod id, with an infra container holding the
+network namespace (a static IP and MAC on the subnet's bridge) and one
+container per container spec, named ``{podId}-{name}``. Every object carries
+podyard's labels, so podyard recognises its own and touches nothing else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+from podyard.runtime.podman.client import LibpodClient, NotFoundInRuntime
+from podyard.runtime.protocol import (
+    LABEL_CONTAINER,
+    LABEL_GENERATION,
+    LABEL_MANAGED,
+    LABEL_POD,
+    ContainerObservation,
+    ContainerRun,
+    ImagePullFailure,
+    NetworkSpec,
+    PodObservation,
+    PodRun,
+    RuntimeFailure,
+)
+
+log = logging.getLogger(__name__)
+
+CPU_PERIOD = 100_000
+_MANAGED = json.dumps({"label": [f"{LABEL_MANAGED}=true"]})
+
+
+def container_name(pod_id: str, name: str) -> str:
+    return f"{pod_id}-{name}"
+
+
+def infra_name(pod_id: str) -> str:
+    return f"{pod_id}-infra"
+
+
+def mac_for(pod_id: str) -> str:
+    """A stable, locally administered MAC per pod, so its interface keeps its address."""
+    b = hashlib.sha256(pod_id.encode()).digest()[:5]
+    return "02:" + ":".join(f"{x:02x}" for x in b)
+
+
+def bridge_name(network: str) -> str:
+    return "pyd" + hashlib.sha256(network.encode()).hexdigest()[:11]
+
+
+def _cpu(millis: int) -> dict[str, int]:
+    return {"quota": millis * CPU_PERIOD // 1000, "period": CPU_PERIOD}
+
+
+def _time(unix: int | None) -> datetime | None:
+    if unix is None or unix <= 0:
+        return None
+    return datetime.fromtimestamp(unix, UTC)
+
+
+class PodmanRuntime:
+    def __init__(self, client: LibpodClient) -> None:
+        self.api = client
+
+    async def ensure_network(self, net: NetworkSpec) -> None:
+        if await self.api.exists(f"/networks/{net.name}/exists"):
+            return
+        try:
+            await self.api.request(
+                "POST",
+                "/networks/create",
+                json={
+                    "name": net.name,
+                    "driver": "bridge",
+                    "network_interface": bridge_name(net.name),
+                    "subnets": [{"subnet": net.cidr, "gateway": net.gateway}],
+                    "dns_enabled": False,
+                    "labels": {LABEL_MANAGED: "true"},
+                },
+            )
+        except RuntimeFailure:
+            if not await self.api.exists(f"/networks/{net.name}/exists"):  # lost a race: fine
+                raise
+
+    async def has_image(self, ref: str) -> bool:
+        return await self.api.exists(f"/images/{ref}/exists")
+
+    async def pull_image(self, ref: str) -> None:
+        error = None
+        async for event in self.api.stream_lines("POST", "/images/pull", params={"reference": ref, "quiet": "true"}):
+            if event.get("error"):
+                error = str(event["error"]).strip()
+        if error:
+            raise ImagePullFailure(error)
+
+    async def create_pod(self, pod: PodRun) -> None:
+        labels = {LABEL_MANAGED: "true", LABEL_POD: pod.pod_id, LABEL_GENERATION: str(pod.generation)}
+        await self.api.request(
+            "POST",
+            "/pods/create",
+            json={
+                "name": pod.pod_id,
+                "hostname": pod.hostname,
+                "labels": labels,
+                "infra_name": infra_name(pod.pod_id),
+                "netns": {"nsmode": "bridge"},
+                "Networks": {pod.network: {"static_ips": [pod.ip], "static_mac": mac_for(pod.pod_id)}},
+                "dns_server": pod.dns_servers or None,
+                "dns_search": pod.dns_searches or None,
+                "dns_option": pod.dns_options or None,
+                "hostadd": [f"{h}:{ip}" for h, ip in pod.host_aliases] or None,
+                "resource_limits": {"memory": {"limit": pod.memory_bytes}, "cpu": _cpu(pod.cpu_millis)},
+            },
+        )
+        try:
+            for c in pod.containers:
+                await self._create_container(pod, c, labels)
+        except BaseException:
+            await self.remove_pod(pod.pod_id)
+            raise
+
+    async def _create_container(self, pod: PodRun, c: ContainerRun, labels: dict[str, str]) -> None:
+        spec: dict[str, Any] = {
+            "name": container_name(pod.pod_id, c.name),
+            "pod": pod.pod_id,
+            "image": c.image,
+            "labels": {**labels, LABEL_CONTAINER: c.name},
+            "env": c.env,
+            "terminal": c.tty,
+            "stdin": c.tty,
+            "stop_timeout": pod.grace_seconds,
+            # Confinement: never privileged; Podman's default capabilities and seccomp
+            # profile; no privilege escalation; bounded processes.
+            "privileged": False,
+            "no_new_privileges": True,
+            "resource_limits": {
+                "memory": {"limit": c.memory_bytes},
+                "cpu": _cpu(c.cpu_millis),
+                "pids": {"limit": pod.pids_limit},
+            },
+        }
+        # Kubernetes semantics: command replaces ENTRYPOINT (and drops CMD), args replace CMD.
+        if c.command is not None:
+            spec["entrypoint"] = c.command
+            spec["command"] = c.args or []
+        elif c.args is not None:
+            spec["command"] = c.args
+        if c.working_dir:
+            spec["work_dir"] = c.working_dir
+        await self.api.request("POST", "/containers/create", json=spec)
+
+    async def start_pod(self, pod_id: str) -> dict[str, str]:
+        await self.api.request("POST", f"/containers/{infra_name(pod_id)}/start")
+        names = [n for n in await self._container_names(pod_id)]
+
+        async def start(name: str) -> tuple[str, str | None]:
+            try:
+                await self.api.request("POST", f"/containers/{container_name(pod_id, name)}/start")
+            except RuntimeFailure as e:
+                return name, e.message
+            return name, None
+
+        results = await asyncio.gather(*(start(n) for n in names))
+        return {name: error for name, error in results if error}
+
+    async def start_container(self, pod_id: str, name: str) -> None:
+        await self.api.request("POST", f"/containers/{container_name(pod_id, name)}/start")
+
+    async def stop_pod(self, pod_id: str, grace_seconds: int) -> None:
+        names = await self._container_names(pod_id)
+        await asyncio.gather(
+            *(
+                self.api.request(
+                    "POST",
+                    f"/containers/{container_name(pod_id, n)}/stop",
+                    params={"timeout": grace_seconds},
+                    timeout=grace_seconds + 60,
+                )
+                for n in names
+            )
+        )
+        try:
+            await self.api.request("POST", f"/containers/{infra_name(pod_id)}/stop", params={"timeout": 0})
+        except NotFoundInRuntime:
+            pass
+
+    async def remove_pod(self, pod_id: str) -> None:
+        try:
+            await self.api.request("DELETE", f"/pods/{pod_id}", params={"force": "true", "t": 0})
+        except NotFoundInRuntime:
+            pass
+
+    async def _list(self, pod_id: str) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = await self.api.json(
+            "GET",
+            "/containers/json",
+            params={"all": "true", "filters": json.dumps({"label": [f"{LABEL_POD}={pod_id}"]})},
+        )
+        return result
+
+    async def _container_names(self, pod_id: str) -> list[str]:
+        return [c["Labels"][LABEL_CONTAINER] for c in await self._list(pod_id) if LABEL_CONTAINER in c["Labels"]]
+
+    async def inspect_pod(self, pod_id: str) -> PodObservation | None:
+        try:
+            pod = await self.api.json("GET", f"/pods/{pod_id}/json")
+        except NotFoundInRuntime:
+            return None
+        containers: dict[str, ContainerObservation] = {}
+        for c in await self._list(pod_id):
+            name = c["Labels"].get(LABEL_CONTAINER)
+            if name is None:
+                continue  # the infra container
+            state = c["State"] if c["State"] in ("created", "running", "exited", "paused") else "unknown"
+            if state == "unknown" and c["State"] in ("stopped", "stopping"):
+                state = "exited"
+            oom = False
+            if state == "exited" and c.get("ExitCode") == 137:
+                detail = await self.api.json("GET", f"/containers/{c['Id']}/json")
+                oom = bool(detail["State"].get("OOMKilled"))
+            containers[name] = ContainerObservation(
+                name=name,
+                state=state,
+                exit_code=c.get("ExitCode") if state == "exited" else None,
+                started_at=_time(c.get("StartedAt")),
+                finished_at=_time(c.get("ExitedAt")) if state == "exited" else None,
+                oom_killed=oom,
+            )
+        generation = int((pod.get("Labels") or {}).get(LABEL_GENERATION, "0"))
+        return PodObservation(pod_id=pod_id, generation=generation, containers=containers, mac_address=mac_for(pod_id))
+
+    async def list_pods(self) -> list[str]:
+        pods = await self.api.json("GET", "/pods/json", params={"filters": _MANAGED})
+        return [p["Name"] for p in pods]
+
+    async def changes(self) -> AsyncIterator[str]:
+        filters = json.dumps({"type": ["container"], "label": [f"{LABEL_MANAGED}=true"]})
+        async for event in self.api.stream_lines("GET", "/events", params={"stream": "true", "filters": filters}):
+            pod_id = ((event.get("Actor") or {}).get("Attributes") or {}).get(LABEL_POD)
+            if pod_id:
+                yield pod_id

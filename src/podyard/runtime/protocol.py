@@ -1,0 +1,123 @@
+"""The runtime Protocol: what the reconciler asks of a container engine.
+
+Modelled on virtual-kubelet's provider interface: idempotent create/delete
+(NotFound counts as done), inspect, and a stream of change notices with
+polling as the fallback. A second driver needs no change above this line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal, Protocol
+
+LABEL_MANAGED = "podyard.managed"
+LABEL_POD = "podyard.pod"
+LABEL_CONTAINER = "podyard.container"
+LABEL_GENERATION = "podyard.generation"
+
+
+@dataclass(frozen=True)
+class NetworkSpec:
+    name: str
+    cidr: str
+    gateway: str
+
+
+@dataclass(frozen=True)
+class ContainerRun:
+    name: str
+    image: str  # fully qualified reference
+    command: list[str] | None  # replaces the image's ENTRYPOINT
+    args: list[str] | None  # replaces the image's CMD
+    env: dict[str, str]
+    working_dir: str | None
+    tty: bool
+    memory_bytes: int
+    cpu_millis: int
+
+
+@dataclass(frozen=True)
+class PodRun:
+    pod_id: str
+    generation: int
+    hostname: str
+    network: str
+    ip: str
+    memory_bytes: int
+    cpu_millis: int
+    pids_limit: int
+    grace_seconds: int
+    containers: list[ContainerRun]
+    dns_servers: list[str] = field(default_factory=list)
+    dns_searches: list[str] = field(default_factory=list)
+    dns_options: list[str] = field(default_factory=list)
+    host_aliases: list[tuple[str, str]] = field(default_factory=list)  # (hostname, ip)
+
+
+ContainerRunState = Literal["created", "running", "exited", "paused", "unknown"]
+
+
+@dataclass(frozen=True)
+class ContainerObservation:
+    name: str
+    state: ContainerRunState
+    exit_code: int | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    oom_killed: bool = False
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class PodObservation:
+    pod_id: str
+    generation: int
+    containers: dict[str, ContainerObservation]
+    mac_address: str | None = None
+
+
+class RuntimeFailure(Exception):
+    """The runtime refused or failed an operation; ``message`` says why."""
+
+    def __init__(self, message: str, *, reason: str = "RuntimeError") -> None:
+        super().__init__(message)
+        self.message = message
+        self.reason = reason
+
+
+class ImagePullFailure(RuntimeFailure):
+    def __init__(self, message: str) -> None:
+        super().__init__(message, reason="ErrImagePull")
+
+
+class Runtime(Protocol):
+    async def ensure_network(self, net: NetworkSpec) -> None: ...
+
+    async def has_image(self, ref: str) -> bool: ...
+
+    async def pull_image(self, ref: str) -> None: ...
+
+    async def create_pod(self, pod: PodRun) -> None:
+        """Create the pod and its containers, started by nothing: start_pod runs them."""
+
+    async def start_pod(self, pod_id: str) -> dict[str, str]:
+        """Start the pod's network and every container; returns the containers that
+        failed to start, by name, with the runtime's reason."""
+
+    async def start_container(self, pod_id: str, name: str) -> None: ...
+
+    async def stop_pod(self, pod_id: str, grace_seconds: int) -> None:
+        """Stop every container (SIGTERM, then SIGKILL after the grace period)."""
+
+    async def remove_pod(self, pod_id: str) -> None:
+        """Remove the pod and its containers; a missing pod counts as removed."""
+
+    async def inspect_pod(self, pod_id: str) -> PodObservation | None: ...
+
+    async def list_pods(self) -> list[str]:
+        """Ids of every pod this podyard manages in the runtime."""
+
+    def changes(self) -> AsyncIterator[str]:
+        """Ids of pods whose containers changed state, as the runtime reports them."""

@@ -1,0 +1,32 @@
+"""What every use case needs: the store, the served region, quota defaults, a nudge."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from podyard.domain.errors import InvalidArgument
+from podyard.domain.regions import Region
+from podyard.store.db import Database
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+@dataclass
+class ServiceContext:
+    db: Database
+    region: Region
+    quota_defaults: dict[str, int]
+    network_pool: str
+    subnet_prefix: int
+    nudge: Callable[[str], None] = lambda _pod_id: None
+    now: Callable[[], datetime] = field(default=utcnow)
+
+    def check_region(self, region_id: str) -> None:
+        if region_id != self.region.region_id:
+            raise InvalidArgument(
+                f"regionId: region {region_id!r} is not served here; this podyard serves {self.region.region_id}"
+            )

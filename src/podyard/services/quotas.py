@@ -1,0 +1,26 @@
+"""describeQuota: an account's limit and use of pods, containers and secrets in a region."""
+
+from __future__ import annotations
+
+from podyard.domain.quotas import ResourceType
+from podyard.domain.records import AccountRecord
+from podyard.services.context import ServiceContext
+from podyard.store import accounts, pods
+
+
+def limit_of(ctx: ServiceContext, overrides: dict[str, int], resource: ResourceType) -> int:
+    return overrides.get(resource, ctx.quota_defaults[resource])
+
+
+def describe_quota(ctx: ServiceContext, account: AccountRecord, region: str, resource: ResourceType) -> tuple[int, int]:
+    """(limit, used)."""
+    ctx.check_region(region)
+    with ctx.db.read() as s:
+        overrides = accounts.quota_overrides(s, account.account_id, region)
+        used_pods, used_containers = pods.usage(s, account.account_id, region)
+    used = {
+        ResourceType.POD: used_pods,
+        ResourceType.CONTAINER: used_containers,
+        ResourceType.SECRET: 0,  # createSecret is not served yet, so no account has a secret
+    }[resource]
+    return limit_of(ctx, overrides, resource), used

@@ -1,0 +1,1 @@
+"""Persistence of desired and observed state (SQLAlchemy 2; SQLite by default, PostgreSQL too)."""

@@ -1,0 +1,173 @@
+"""The tables. Every row of a tenant's resource carries its account and region:
+tenancy is in the keys, not a filter someone can forget."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in, aware UTC datetimes out (SQLite keeps no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime given to the store")
+        return value.astimezone(UTC) if value is not None else None
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON, datetime: UtcDateTime}
+
+
+class Account(Base):
+    __tablename__ = "accounts"
+
+    account_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    access_key: Mapped[str] = mapped_column(String(64), unique=True)
+    secret_key: Mapped[str] = mapped_column(String(128))
+    verified: Mapped[bool] = mapped_column(Boolean, default=True)
+    in_arrears: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime]
+
+
+class QuotaLimit(Base):
+    """A per-account override of the configured default quota."""
+
+    __tablename__ = "quota_limits"
+
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.account_id"), primary_key=True)
+    region: Mapped[str] = mapped_column(String(32), primary_key=True)
+    resource_type: Mapped[str] = mapped_column(String(32), primary_key=True)
+    limit: Mapped[int] = mapped_column(Integer)
+
+
+class Vpc(Base):
+    __tablename__ = "vpcs"
+
+    vpc_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.account_id"), index=True)
+    region: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(64))
+    cidr: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime]
+
+
+class Subnet(Base):
+    __tablename__ = "subnets"
+
+    subnet_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.account_id"), index=True)
+    region: Mapped[str] = mapped_column(String(32))
+    vpc_id: Mapped[str] = mapped_column(ForeignKey("vpcs.vpc_id"))
+    name: Mapped[str] = mapped_column(String(64))
+    cidr: Mapped[str] = mapped_column(String(32))
+    # Which block of the host's subnet pool this is: blocks never overlap.
+    pool_index: Mapped[int] = mapped_column(Integer, unique=True)
+    created_at: Mapped[datetime]
+
+
+class SecurityGroup(Base):
+    __tablename__ = "security_groups"
+
+    security_group_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.account_id"), index=True)
+    region: Mapped[str] = mapped_column(String(32))
+    vpc_id: Mapped[str] = mapped_column(ForeignKey("vpcs.vpc_id"))
+    name: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+
+
+class Pod(Base):
+    __tablename__ = "pods"
+    __table_args__ = (UniqueConstraint("account_id", "region", "name", name="uq_pod_name"),)
+
+    pod_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.account_id"), index=True)
+    region: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(253))
+    description: Mapped[str | None] = mapped_column(Text)
+    az: Mapped[str] = mapped_column(String(32))
+    hostname: Mapped[str] = mapped_column(String(63))
+    instance_type: Mapped[str] = mapped_column(String(32))
+    restart_policy: Mapped[str] = mapped_column(String(16))
+    grace_seconds: Mapped[int] = mapped_column(Integer)
+    # The normalized podSpec as accepted (containers live in pod_containers).
+    spec: Mapped[dict[str, Any]]
+    vpc_id: Mapped[str] = mapped_column(String(32))
+    subnet_id: Mapped[str] = mapped_column(String(32))
+    ip: Mapped[str] = mapped_column(String(64))
+    network_interface_id: Mapped[str] = mapped_column(String(32))
+    security_group_ids: Mapped[list[Any]]
+    tags: Mapped[list[Any]]
+    charge_mode: Mapped[str] = mapped_column(String(32))
+    charge_start: Mapped[datetime]
+    charge_expires: Mapped[datetime | None]
+    desired: Mapped[str] = mapped_column(String(16))
+    phase: Mapped[str] = mapped_column(String(16), index=True)
+    phase_reason: Mapped[str | None] = mapped_column(String(64))
+    phase_message: Mapped[str | None] = mapped_column(Text)
+    conditions: Mapped[list[Any]]
+    start_time: Mapped[datetime | None]
+    mac_address: Mapped[str | None] = mapped_column(String(32))
+    # generation grows with every change of what runs (rebuild, resize); the
+    # reconciler records the generation it made real in the runtime.
+    generation: Mapped[int] = mapped_column(Integer, default=1)
+    materialized_generation: Mapped[int | None] = mapped_column(Integer)
+    # Grows with every user action; the reconciler writes a phase only if it is unchanged
+    # since it read the pod, so it never overwrites a newer intent with a stale one.
+    intent_version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(index=True)
+
+    containers: Mapped[list[PodContainer]] = relationship(
+        back_populates="pod", order_by="PodContainer.position", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+
+class PodContainer(Base):
+    __tablename__ = "pod_containers"
+
+    pod_id: Mapped[str] = mapped_column(ForeignKey("pods.pod_id", ondelete="CASCADE"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(63), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)
+    spec: Mapped[dict[str, Any]]
+    status: Mapped[dict[str, Any]]
+
+    pod: Mapped[Pod] = relationship(back_populates="containers")
+
+
+class IpAllocation(Base):
+    """One row per address in use: the primary key makes an address unique in its subnet."""
+
+    __tablename__ = "ip_allocations"
+
+    subnet_id: Mapped[str] = mapped_column(ForeignKey("subnets.subnet_id"), primary_key=True)
+    address: Mapped[str] = mapped_column(String(64), primary_key=True)
+    pod_id: Mapped[str] = mapped_column(String(32), index=True)
+
+
+class ClientToken(Base):
+    """createPods idempotency: the token, a hash of the request, and what it created."""
+
+    __tablename__ = "client_tokens"
+
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.account_id"), primary_key=True)
+    region: Mapped[str] = mapped_column(String(32), primary_key=True)
+    token: Mapped[str] = mapped_column(String(64), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    pod_ids: Mapped[list[Any]]
+    created_at: Mapped[datetime]
