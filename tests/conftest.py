@@ -55,7 +55,7 @@ class FakeServer:
         deadline = time.monotonic() + timeout
         quiet = 0
         while time.monotonic() < deadline:
-            busy = self.in_loop(lambda: self.app.reconciler.busy() or bool(self.app.reconciler._workers))
+            busy = not self.in_loop(self.app.reconciler.idle)
             quiet = 0 if busy else quiet + 1
             if quiet >= 3:
                 return

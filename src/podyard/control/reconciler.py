@@ -81,6 +81,7 @@ class Reconciler:
         self._background: list[asyncio.Task[None]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: int | None = None
+        self._active = 0
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -125,8 +126,9 @@ class Reconciler:
         else:
             self._loop.call_soon_threadsafe(self._nudge, pod_id, delay)
 
-    def busy(self) -> bool:
-        return any(e.is_set() for e in self._wake.values())
+    def idle(self) -> bool:
+        """No pass running or asked for (planned retries aside)."""
+        return self._active == 0 and not any(e.is_set() for e in self._wake.values())
 
     # -- scheduling --------------------------------------------------------------------------
 
@@ -152,6 +154,7 @@ class Reconciler:
             while True:
                 await wake.wait()
                 wake.clear()
+                self._active += 1
                 try:
                     alive = await self.reconcile(pod_id)
                 except RuntimeFailure as e:
@@ -162,6 +165,8 @@ class Reconciler:
                     log.exception("pod %s: reconcile failed; retrying", pod_id)
                     alive = True
                     self.nudge(pod_id, 5.0)
+                finally:
+                    self._active -= 1
                 if not alive and not wake.is_set():
                     return
         finally:

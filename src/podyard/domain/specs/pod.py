@@ -137,9 +137,7 @@ class ChargeSpec(WireModel):
             unit = self.charge_unit or "month"
             allowed = range(1, 10) if unit == "month" else range(1, 4)
             if self.charge_duration is None or self.charge_duration not in allowed:
-                raise ValueError(
-                    "chargeDuration is required for prepaid_by_duration: 1-9 months or 1-3 years"
-                )
+                raise ValueError("chargeDuration must be 1-9 months or 1-3 years for prepaid_by_duration")
         elif self.charge_unit is not None or self.charge_duration is not None:
             raise ValueError("chargeUnit and chargeDuration apply to prepaid_by_duration only")
         return self

@@ -112,9 +112,10 @@ def first_error_message(error: ValidationError) -> str:
         message = message[len("Value error, ") :]
     if e["type"] == "missing":
         message = "is required"
-    where = _path(loc) or "request"
     more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
-    return f"{where}: {message}{more}"
+    where = _path(loc)
+    # A whole-request rule names its fields in its own message.
+    return f"{where}: {message}{more}" if where else f"{message}{more}"
 
 
 def parse_body(model: type[M], data: Any, *, prefix: str = "") -> M:
