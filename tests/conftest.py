@@ -42,7 +42,12 @@ class FakeServer:
     def new_account(self, name: str, *, verified: bool = True) -> Account:
         account, network = accounts.create_account(self.app.ctx, name, verified=verified)
         return Account(
-            account.access_key, account.secret_key, network.subnet_id, network.security_group_id, network.subnet_cidr, network.vpc_id
+            account.access_key,
+            account.secret_key,
+            network.subnet_id,
+            network.security_group_id,
+            network.subnet_cidr,
+            network.vpc_id,
         )
 
     def in_loop(self, fn: Callable[[], Any]) -> Any:

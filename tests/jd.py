@@ -126,7 +126,9 @@ def pod_spec(
     primary_ip: str | None = None,
     **more: Any,
 ) -> PodSpec:
-    nic = NetworkInterfaceSpec(account.subnet_id, securityGroups=[account.security_group_id], primaryIpAddress=primary_ip)
+    nic = NetworkInterfaceSpec(
+        account.subnet_id, securityGroups=[account.security_group_id], primaryIpAddress=primary_ip
+    )
     return PodSpec(
         name=name,
         instanceType=instance_type,

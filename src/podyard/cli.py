@@ -66,6 +66,8 @@ def serve(config_file: Path | None, **flags: Any) -> None:
 
     settings = load_settings(config_file, **flags)
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for chatty in ("httpx", "httpcore", "alembic"):
+        logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.getLogger().level))
 
     def ready(creds: dict[str, str]) -> None:
         click.echo(usage_text(creds, settings), nl=False)
@@ -81,7 +83,7 @@ def serve(config_file: Path | None, **flags: Any) -> None:
             access_log=settings.log_level.lower() == "debug",
             loop="uvloop",
             http="httptools",
-            ws="websockets",
+            ws="websockets-sansio",
         )
     )
     server.run()
@@ -147,7 +149,9 @@ def accounts_list(config_file: Path | None, as_json: bool, **flags: Any) -> None
 @click.argument("name")
 @click.option("--verified/--unverified", default=None, help="Real-name verification.")
 @click.option("--arrears/--no-arrears", default=None, help="Billing arrears (start and delete refused).")
-def accounts_set(config_file: Path | None, name: str, verified: bool | None, arrears: bool | None, **flags: Any) -> None:
+def accounts_set(
+    config_file: Path | None, name: str, verified: bool | None, arrears: bool | None, **flags: Any
+) -> None:
     """Change an account's standing."""
     from podyard.domain.errors import ApiError
     from podyard.services import accounts as svc

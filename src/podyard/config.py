@@ -103,17 +103,18 @@ class Settings(BaseSettings):
 def load_settings(config_file: Path | None = None, **flags: Any) -> Settings:
     """Settings from flags (those not None), the environment and the config file."""
     given = {k: v for k, v in flags.items() if v is not None}
-    path = config_file or os.environ.get("PODYARD_CONFIG")
+    named = config_file or os.environ.get("PODYARD_CONFIG")
+    path = Path(named) if named else None
     if path is None:
         data_dir = given.get("data_dir") or os.environ.get("PODYARD_DATA_DIR") or default_data_dir()
         candidate = Path(data_dir) / "podyard.toml"
         path = candidate if candidate.exists() else None
-    elif not Path(path).exists():
+    elif not path.exists():
         raise SystemExit(f"config file {path} does not exist")
     if path is None:
         return Settings(**given)
 
     class FromFile(Settings):
-        model_config = SettingsConfigDict(toml_file=Path(path))
+        model_config = SettingsConfigDict(toml_file=path)
 
     return FromFile(**given)

@@ -79,7 +79,7 @@ def test_rebuild_and_resize(fake_server) -> None:
     jd = fake_server.jd()
     [pod_id] = jd.create_pods(pod_spec(jd.account, "rr", [container(command=["sleep", "1"])]))
     fake_server.settle()
-    with pytest.raises(JdError, match="rebuildPod is not allowed while pod .* is running"):
+    with pytest.raises(JdError, match=r"rebuildPod is not allowed while pod .* is running"):
         jd.call("rebuildPod", pod_id, [RebuildContainerSpec("app", "busybox", command=["echo", "x"])])
     jd.call("stopPod", pod_id)
     fake_server.settle()
@@ -91,12 +91,17 @@ def test_rebuild_and_resize(fake_server) -> None:
     assert pod["containers"][0]["systemDisk"]["category"] == "local"  # kept from the original spec
     with pytest.raises(JdError, match="no container 'zzz'"):
         jd.call("rebuildPod", pod_id, [RebuildContainerSpec("zzz", "busybox")])
-    with pytest.raises(JdError, match="g.s1.micro already"):
+    with pytest.raises(JdError, match=r"g\.s1\.micro already"):
         jd.call("resizePod", pod_id, "g.s1.micro")
     too_much = [ContainerResourceSpec("app", ResourceRequestsSpec(limits=RequestSpec(cpu="3")))]
     with pytest.raises(JdError, match="exceeds"):
         jd.call("resizePod", pod_id, "g.n2.large", containerResources=too_much)
-    jd.call("resizePod", pod_id, "g.n2.large", containerResources=[ContainerResourceSpec("app", ResourceRequestsSpec(limits=RequestSpec(cpu="1500m")))])
+    jd.call(
+        "resizePod",
+        pod_id,
+        "g.n2.large",
+        containerResources=[ContainerResourceSpec("app", ResourceRequestsSpec(limits=RequestSpec(cpu="1500m")))],
+    )
     fake_server.settle()
     pod = jd.pod(pod_id)
     assert pod["instanceType"] == "g.n2.large" and pod["podStatus"]["phase"] == "stopped"
@@ -143,7 +148,9 @@ def test_tags_filter(fake_server) -> None:
     [tagged] = jd.create_pods(pod_spec(jd.account, "tagged", [container()], userTags=[Tag("team", "a")]))
     jd.create_pods(pod_spec(jd.account, "plain", [container()]))
     found = jd.pods(tags=[TagFilter("team", ["a"])])
-    assert [p["podId"] for p in found["pods"]] == [tagged] and found["pods"][0]["tags"] == [{"key": "team", "value": "a"}]
+    assert [p["podId"] for p in found["pods"]] == [tagged] and found["pods"][0]["tags"] == [
+        {"key": "team", "value": "a"}
+    ]
     assert jd.pods(tags=[TagFilter("team", ["b"])])["totalCount"] == 0
 
 
@@ -188,7 +195,9 @@ def test_quota_and_instance_types(fake_server) -> None:
     micro = next(t for t in types["instanceTypes"] if t["instanceType"] == "g.s1.micro")
     assert micro["cpu"] == 1 and micro["memoryMB"] == 1024 and types["totalCount"] == len(types["instanceTypes"])
     assert [s["az"] for s in micro["state"]] == ["cn-north-1a", "cn-north-1b", "cn-north-1c"]
-    only = jd.call("describeInstanceTypes", filters=[Filter("instanceTypes", ["g.n2.large"]), Filter("az", ["cn-north-1c"])])
+    only = jd.call(
+        "describeInstanceTypes", filters=[Filter("instanceTypes", ["g.n2.large"]), Filter("az", ["cn-north-1c"])]
+    )
     assert [t["instanceType"] for t in only["instanceTypes"]] == ["g.n2.large"]
     assert [s["az"] for s in only["instanceTypes"][0]["state"]] == ["cn-north-1c"]
 
@@ -206,7 +215,7 @@ def test_accounts_see_only_their_own(fake_server) -> None:
     other.create_pods(pod_spec(other.account, "mine", [container()]))
     stolen = pod_spec(other.account, "x", [container()])
     stolen.primaryNetworkInterface.networkInterface.subnetId = admin.account.subnet_id
-    with pytest.raises(JdError, match="subnet .* not found") as e:
+    with pytest.raises(JdError, match=r"subnet .* not found") as e:
         other.create_pods(stolen)
     assert e.value.code == 404
     assert admin.pod(pod_id)["podStatus"]["phase"] in ("pending", "running")
@@ -239,7 +248,9 @@ def test_prepaid_pods_are_deleted_only_once_expired(fake_server) -> None:
     from jdcloud_sdk.services.charge.models.ChargeSpec import ChargeSpec
 
     jd = fake_server.jd()
-    [pod_id] = jd.create_pods(pod_spec(jd.account, "prepaid", [container()], charge=ChargeSpec("prepaid_by_duration", "month", 1)))
+    [pod_id] = jd.create_pods(
+        pod_spec(jd.account, "prepaid", [container()], charge=ChargeSpec("prepaid_by_duration", "month", 1))
+    )
     fake_server.settle()
     charge = jd.pod(pod_id)["charge"]
     assert charge["chargeMode"] == "prepaid_by_duration" and charge["chargeExpiredTime"]

@@ -15,12 +15,20 @@ from jdcloud_sdk.core.signer import Signer
 from tests.jd import JdError
 
 
-def signed(server: Any, method: str, path: str, body: str = "", service: str = "pod", **headers: str) -> requests.Response:
+def signed(
+    server: Any, method: str, path: str, body: str = "", service: str = "pod", **headers: str
+) -> requests.Response:
     url = f"http://{server.endpoint}{path}"
     h = {"Content-Type": "application/json", **headers}
     Signer(Logger(0)).sign(
-        method=method, service=service, region="cn-north-1", uri=url, headers=h, data=body,
-        credential=Credential(server.admin.access_key, server.admin.secret_key), security_token="",
+        method=method,
+        service=service,
+        region="cn-north-1",
+        uri=url,
+        headers=h,
+        data=body,
+        credential=Credential(server.admin.access_key, server.admin.secret_key),
+        security_token="",
     )
     return requests.request(method, url, data=body.encode(), headers=h, timeout=10)
 
@@ -37,11 +45,15 @@ def test_unsigned_and_tampered_requests_get_401(fake_server) -> None:
     r = requests.get(base, timeout=10)
     assert r.status_code == 401
     err = envelope(r)["error"]
-    assert err == {"code": 401, "status": "UNAUTHENTICATED", "message": err["message"]} and "not signed" in err["message"]
+    assert (
+        err == {"code": 401, "status": "UNAUTHENTICATED", "message": err["message"]} and "not signed" in err["message"]
+    )
 
     url = base
     h = {"Content-Type": "application/json"}
-    Signer(Logger(0)).sign("GET", "pod", "cn-north-1", url, h, "", Credential(fake_server.admin.access_key, "wrong-secret"), "")
+    Signer(Logger(0)).sign(
+        "GET", "pod", "cn-north-1", url, h, "", Credential(fake_server.admin.access_key, "wrong-secret"), ""
+    )
     r = requests.get(url, headers=h, timeout=10)
     assert r.status_code == 401 and "does not match" in envelope(r)["error"]["message"]
 
@@ -49,7 +61,16 @@ def test_unsigned_and_tampered_requests_get_401(fake_server) -> None:
 def test_replayed_request_is_refused(fake_server) -> None:
     url = f"http://{fake_server.endpoint}/v1/regions/cn-north-1/pods"
     h = {"Content-Type": "application/json"}
-    Signer(Logger(0)).sign("GET", "pod", "cn-north-1", url, h, "", Credential(fake_server.admin.access_key, fake_server.admin.secret_key), "")
+    Signer(Logger(0)).sign(
+        "GET",
+        "pod",
+        "cn-north-1",
+        url,
+        h,
+        "",
+        Credential(fake_server.admin.access_key, fake_server.admin.secret_key),
+        "",
+    )
     assert requests.get(url, headers=h, timeout=10).status_code == 200
     r = requests.get(url, headers=h, timeout=10)
     assert r.status_code == 401 and "replay" in envelope(r)["error"]["message"]
@@ -58,7 +79,11 @@ def test_replayed_request_is_refused(fake_server) -> None:
 def test_sdk_edge_paths_verify_over_http(fake_server) -> None:
     # Signed by the SDK and sent as the SDK sends: the signature verifies, so the answer
     # is about the path (404), not about authentication.
-    for path in ("/v1/regions/cn-north-1/instances/中文:GET", "/v1/regions/cn-north-1/pods/a%20b", "/v1//regions//cn-north-1/x"):
+    for path in (
+        "/v1/regions/cn-north-1/instances/中文:GET",
+        "/v1/regions/cn-north-1/pods/a%20b",
+        "/v1//regions//cn-north-1/x",
+    ):
         r = signed(fake_server, "GET", path)
         assert r.status_code == 404, (path, r.text)
         assert envelope(r)["error"]["status"] == "NOT_FOUND"

@@ -5,7 +5,9 @@ from podyard.domain.errors import InvalidArgument
 
 
 def test_flattened_filters_as_the_sdk_sends_them() -> None:
-    q = decode_query("pageSize=10&filters.1.name=phase&filters.1.values.1=running&filters.1.values.2=stopped&filters.2.name=name&filters.2.values.1=web")
+    q = decode_query(
+        "pageSize=10&filters.1.name=phase&filters.1.values.1=running&filters.1.values.2=stopped&filters.2.name=name&filters.2.values.1=web"
+    )
     assert q == {
         "pageSize": "10",
         "filters": [{"name": "phase", "values": ["running", "stopped"]}, {"name": "name", "values": ["web"]}],
@@ -13,10 +15,14 @@ def test_flattened_filters_as_the_sdk_sends_them() -> None:
 
 
 def test_percent_decoding() -> None:
-    assert decode_query("filters.1.name=name&filters.1.values.1=%E4%B8%AD+x") == {"filters": [{"name": "name", "values": ["中 x"]}]}
+    assert decode_query("filters.1.name=name&filters.1.values.1=%E4%B8%AD+x") == {
+        "filters": [{"name": "name", "values": ["中 x"]}]
+    }
 
 
-@pytest.mark.parametrize("raw", ["a=1&a=2", "a=1&a.1=2", "filters.0.name=x", "1=x", "a..b=1", "filters.1=x&filters.name=y"])
+@pytest.mark.parametrize(
+    "raw", ["a=1&a=2", "a=1&a.1=2", "filters.0.name=x", "1=x", "a..b=1", "filters.1=x&filters.name=y"]
+)
 def test_malformed_queries(raw: str) -> None:
     with pytest.raises(InvalidArgument):
         decode_query(raw)

@@ -28,12 +28,27 @@ class World:
     def __init__(self, tmp: Path) -> None:
         self.db = Database(f"sqlite:///{tmp / 't.db'}")
         self.db.migrate()
-        self.ctx = ServiceContext(self.db, region_with_default_azs("cn-north-1"), {"pod": 50, "container": 100, "secret": 5}, "10.250.0.0/16", 24)
+        self.ctx = ServiceContext(
+            self.db,
+            region_with_default_azs("cn-north-1"),
+            {"pod": 50, "container": 100, "secret": 5},
+            "10.250.0.0/16",
+            24,
+        )
         self.account, self.net = accounts.create_account(self.ctx, "t")
         self.runtime = FakeRuntime()
-        self.rec = Reconciler(ObservedStore(self.db), self.runtime, ReconcilerSettings(backoff_initial=0.05, backoff_cap=0.2))
+        self.rec = Reconciler(
+            ObservedStore(self.db), self.runtime, ReconcilerSettings(backoff_initial=0.05, backoff_cap=0.2)
+        )
 
-    def create(self, name: str = "p", restart: str = "Always", command: list[str] | None = None, count: int = 1, image: str = "busybox") -> list[str]:
+    def create(
+        self,
+        name: str = "p",
+        restart: str = "Always",
+        command: list[str] | None = None,
+        count: int = 1,
+        image: str = "busybox",
+    ) -> list[str]:
         body = body_for(self.account, self.net, name, restart, command or ["sleep", "1"], count, image)
         return pods.create_pods(self.ctx, self.account, "cn-north-1", parse_body(CreatePodsRequest, body))
 
@@ -47,7 +62,9 @@ class World:
         return asyncio.run(coro)
 
 
-def body_for(account: AccountRecord, net: NetworkRecord, name: str, restart: str, command: list[str], count: int, image: str) -> dict[str, Any]:
+def body_for(
+    account: AccountRecord, net: NetworkRecord, name: str, restart: str, command: list[str], count: int, image: str
+) -> dict[str, Any]:
     return {
         "podSpec": {
             "name": name,
@@ -55,7 +72,9 @@ def body_for(account: AccountRecord, net: NetworkRecord, name: str, restart: str
             "az": "cn-north-1a",
             "restartPolicy": restart,
             "containers": [{"name": "app", "image": image, "command": command, "systemDisk": {"category": "local"}}],
-            "primaryNetworkInterface": {"networkInterface": {"subnetId": net.subnet_id, "securityGroups": [net.security_group_id]}},
+            "primaryNetworkInterface": {
+                "networkInterface": {"subnetId": net.subnet_id, "securityGroups": [net.security_group_id]}
+            },
         },
         "maxCount": count,
     }
@@ -247,7 +266,9 @@ def test_rebuild_recreates_and_keeps_the_pod_stopped(w: World) -> None:
         await settle(w, pod_id)
         pods.stop_pod(w.ctx, w.account, "cn-north-1", pod_id)
         await settle(w, pod_id)
-        req = parse_body(RebuildPodRequest, {"containers": [{"name": "app", "image": "busybox", "command": ["echo", "new"]}]})
+        req = parse_body(
+            RebuildPodRequest, {"containers": [{"name": "app", "image": "busybox", "command": ["echo", "new"]}]}
+        )
         pods.rebuild_pod(w.ctx, w.account, "cn-north-1", pod_id, req)
         assert w.pod(pod_id).phase == "rebuilding"
         await settle(w, pod_id)
@@ -270,7 +291,9 @@ def test_a_stale_observation_does_not_override_a_new_intent(w: World) -> None:
         pods.stop_pod(w.ctx, w.account, "cn-north-1", pod_id)  # arrives while a pass holds `before`
         from podyard.store.pods import Observation
 
-        wrote = ObservedStore(w.db).save(pod_id, before.intent_version, Observation("running", None, None, (), (), None, None, 1))
+        wrote = ObservedStore(w.db).save(
+            pod_id, before.intent_version, Observation("running", None, None, (), (), None, None, 1)
+        )
         assert wrote is False
 
     w.run(go())

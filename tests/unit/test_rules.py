@@ -77,7 +77,9 @@ def test_images(image: str, canonical: str) -> None:
     assert parse_image(image).canonical == canonical
 
 
-@pytest.mark.parametrize("image", ["", "UPPER", "a:b:c", "a/:x", "a@sha256:12", "host:99999999999/x" + "/" * 2, "x" * 640])
+@pytest.mark.parametrize(
+    "image", ["", "UPPER", "a:b:c", "a/:x", "a@sha256:12", "host:99999999999/x" + "/" * 2, "x" * 640]
+)
 def test_bad_images(image: str) -> None:
     with pytest.raises(ValueError):
         parse_image(image)

@@ -23,11 +23,19 @@ ACCOUNT = AccountRecord("acct-1", "t", AK, SK, True, False)
 HOST = "127.0.0.1:8000"
 
 
-def sdk_sign(method: str, url: str, body: str = "", service: str = "pod", region: str = "cn-north-1", **extra: str) -> dict[str, str]:
+def sdk_sign(
+    method: str, url: str, body: str = "", service: str = "pod", region: str = "cn-north-1", **extra: str
+) -> dict[str, str]:
     headers = {"User-Agent": "JdcloudSdkPython/test", "Content-Type": "application/json", **extra}
     Signer(Logger(0)).sign(
-        method=method, service=service, region=region, uri=url, headers=headers, data=body,
-        credential=Credential(AK, SK), security_token="",
+        method=method,
+        service=service,
+        region=region,
+        uri=url,
+        headers=headers,
+        data=body,
+        credential=Credential(AK, SK),
+        security_token="",
     )
     return headers
 
@@ -100,13 +108,28 @@ def test_sdk_signer_vectors_match() -> None:
     }
     signed = ("content-type", "host", "x-jdcloud-date", "x-jdcloud-nonce")
     cases = {
-        ("/v1/regions/cn-north-1/instances/中文:GET", ""): "936ed2dcb6fb4271ad640e0f46f1fe61763a0bad8bb4f4eb1224261f969612fa",
+        (
+            "/v1/regions/cn-north-1/instances/中文:GET",
+            "",
+        ): "936ed2dcb6fb4271ad640e0f46f1fe61763a0bad8bb4f4eb1224261f969612fa",
         ("", ""): "44c5ec30b6185516986ae171d8276552bc0f37f6a536a44e4f578958fc1c12be",
         ("/v1/%2/%2f/%2b%f", ""): "6610271450ea321baab326f8debc51a2e4dd7e73b04200275a1d9b3897045caf",
-        ("/v1/regions/cn-north-1/instances", "中文参数=中文参数值"): "7e3094d23adde49fcc99b7d0de911d7ecaa7767590edd57769d7bdbaca919276",
+        (
+            "/v1/regions/cn-north-1/instances",
+            "中文参数=中文参数值",
+        ): "7e3094d23adde49fcc99b7d0de911d7ecaa7767590edd57769d7bdbaca919276",
     }
     for (path, query), want in cases.items():
-        a = sig.Authorization("JDCLOUD3-HMAC-SHA256", "ak", "20190917", "cn-north-1", "apigatewaytestproductline", "jdcloud3_request", signed, want)
+        a = sig.Authorization(
+            "JDCLOUD3-HMAC-SHA256",
+            "ak",
+            "20190917",
+            "cn-north-1",
+            "apigatewaytestproductline",
+            "jdcloud3_request",
+            signed,
+            want,
+        )
         canonical = sig.canonical_request("GET", path, query, headers, signed, b"")
         assert canonical is not None
         assert sig.signature("sk", a, "20190917T064708Z", canonical) == want
@@ -120,14 +143,26 @@ def test_jdcloud2_example_of_the_docs() -> None:
         "x-my-header_blank": [" blank"],
     }
     signed = tuple(headers)
-    canonical = sig.canonical_request("POST", "/v1/resource:action", "p1=p1&p0=p0&o=%&u=u", headers, signed, b"body data")
-    a = sig.Authorization("JDCLOUD2-HMAC-SHA256", "TESTAK", "20190214", "cn-north-1", "test", "jdcloud2_request", signed, "")
+    canonical = sig.canonical_request(
+        "POST", "/v1/resource:action", "p1=p1&p0=p0&o=%&u=u", headers, signed, b"body data"
+    )
+    a = sig.Authorization(
+        "JDCLOUD2-HMAC-SHA256", "TESTAK", "20190214", "cn-north-1", "test", "jdcloud2_request", signed, ""
+    )
     assert canonical is not None
-    assert sig.signature("TESTSK", a, "20190214T104514Z", canonical) == "2a98f83c074e7bee260bfc8ef64f009c07595bd93f7f0c3f4e156bf6479ed9bf"
+    assert (
+        sig.signature("TESTSK", a, "20190214T104514Z", canonical)
+        == "2a98f83c074e7bee260bfc8ef64f009c07595bd93f7f0c3f4e156bf6479ed9bf"
+    )
 
 
 def jdcloud2_sign(method: str, path: str, query: str, body: bytes, date: str, nonce: str) -> dict[str, list[str]]:
-    headers = {"host": [HOST], "content-type": ["application/json"], "x-jdcloud-date": [date], "x-jdcloud-nonce": [nonce]}
+    headers = {
+        "host": [HOST],
+        "content-type": ["application/json"],
+        "x-jdcloud-date": [date],
+        "x-jdcloud-nonce": [nonce],
+    }
     signed = tuple(sorted(headers))
     canonical = sig.canonical_request(method, path, query, headers, signed, body)
     a = sig.Authorization("JDCLOUD2-HMAC-SHA256", AK, date[:8], "cn-north-1", "pod", "jdcloud2_request", signed, "")
@@ -152,6 +187,7 @@ BODY = '{"podName": "web"}'
 
 def tampered() -> list[tuple[str, str, str, dict[str, list[str]], bytes, str]]:
     """(case, method, url, headers, body, expected message part)"""
+
     def fresh() -> dict[str, list[str]]:
         return as_received(sdk_sign("POST", URL, BODY))
 

@@ -82,7 +82,9 @@ class Authenticator:
         if auth.algorithm not in sig.ALGORITHMS:
             raise Unauthenticated(f"unknown signing algorithm {auth.algorithm}")
         if auth.terminator != sig.ALGORITHMS[auth.algorithm][1]:
-            raise Unauthenticated(f"the credential scope of {auth.algorithm} ends in {sig.ALGORITHMS[auth.algorithm][1]}")
+            raise Unauthenticated(
+                f"the credential scope of {auth.algorithm} ends in {sig.ALGORITHMS[auth.algorithm][1]}"
+            )
         request_date = (headers.get(DATE_HEADER) or [""])[0].strip()
         try:
             when = datetime.strptime(request_date, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC).timestamp()

@@ -46,8 +46,6 @@ def pod_run(pod: PodRecord, subnet: SubnetRecord, pids_limit: int) -> PodRun:
         containers=containers,
         dns_servers=list(dns.get("nameservers") or []),
         dns_searches=list(dns.get("searches") or []),
-        dns_options=[
-            o["name"] + (f":{o['value']}" if o.get("value") else "") for o in dns.get("options") or []
-        ],
+        dns_options=[o["name"] + (f":{o['value']}" if o.get("value") else "") for o in dns.get("options") or []],
         host_aliases=[(h, a["ip"]) for a in pod.spec.get("hostAliases") or [] for h in a["hostnames"]],
     )

@@ -269,7 +269,9 @@ class Reconciler:
                     if obs is not None:  # an older generation, or what an interrupted create left
                         await self.runtime.stop_pod(pod.pod_id, pod.grace_seconds)
                         await self.runtime.remove_pod(pod.pod_id)
-                    await self.runtime.ensure_network(NetworkSpec(subnet.runtime_network, subnet.cidr, gateway_of(subnet.cidr)))
+                    await self.runtime.ensure_network(
+                        NetworkSpec(subnet.runtime_network, subnet.cidr, gateway_of(subnet.cidr))
+                    )
                     await self.runtime.create_pod(run)
                 except RuntimeFailure as e:
                     create_error = e.message
@@ -310,15 +312,19 @@ class Reconciler:
             else:
                 state = CREATING
             statuses.append(ContainerStatus(name=c.name, state=state, restart_count=c.status.restart_count))
-        waiting = next(s.state for s in statuses if s.state.reason != CREATING.reason) if (
-            pull_errors or create_error
-        ) else CREATING
+        waiting = (
+            next(s.state for s in statuses if s.state.reason != CREATING.reason)
+            if (pull_errors or create_error)
+            else CREATING
+        )
         phase = Phase.PENDING if again else Phase.STOPPED
         await self._save(pod, phase, waiting.reason, waiting.message, statuses, pod.start_time, materialized=False)
 
     async def _report_vanished(self, pod: PodRecord) -> None:
         statuses = [
-            ContainerStatus(name=c.name, state=MISSING, last_state=c.status.last_state, restart_count=c.status.restart_count)
+            ContainerStatus(
+                name=c.name, state=MISSING, last_state=c.status.last_state, restart_count=c.status.restart_count
+            )
             for c in pod.containers
         ]
         await self._save(
@@ -353,7 +359,11 @@ class Reconciler:
             state = state or CREATING
             restarts, last = prev.restart_count, prev.last_state
             if not starting and should_restart(pod.restart_policy, state):
-                ran = (state.finished_at - state.started_at).total_seconds() if state.finished_at and state.started_at else 0
+                ran = (
+                    (state.finished_at - state.started_at).total_seconds()
+                    if state.finished_at and state.started_at
+                    else 0
+                )
                 if ran >= BACKOFF_RESET_SECONDS:
                     self._restarts.succeeded(key)
                 due = self._restarts.failed(key, loop_now, failure=state.finished_at)
@@ -376,14 +386,26 @@ class Reconciler:
                     )
                     next_retry = min(next_retry or due, due)
             statuses.append(
-                ContainerStatus(name=c.name, state=state, last_state=last, restart_count=restarts, ready=state.kind == "running")
+                ContainerStatus(
+                    name=c.name, state=state, last_state=last, restart_count=restarts, ready=state.kind == "running"
+                )
             )
 
         phase, reason, message, desired = self._running_phase(statuses)
         start_time = pod.start_time
         if phase == Phase.RUNNING and (starting or start_time is None):
             start_time = now
-        await self._save(pod, phase, reason, message, statuses, start_time, materialized=True, desired=desired)
+        await self._save(
+            pod,
+            phase,
+            reason,
+            message,
+            statuses,
+            start_time,
+            materialized=True,
+            desired=desired,
+            mac_address=obs.mac_address,
+        )
         if next_retry is not None:
             self.nudge(pod.pod_id, max(0.05, next_retry - loop_now))
 
@@ -423,6 +445,7 @@ class Reconciler:
             statuses,
             pod.start_time,
             materialized=True,
+            mac_address=obs.mac_address,
         )
 
     async def _save(
@@ -436,6 +459,7 @@ class Reconciler:
         *,
         materialized: bool,
         desired: Desired | None = None,
+        mac_address: str | None = None,
     ) -> None:
         shown = phase or pod.phase
         conditions = (ready_condition(shown, statuses, pod.conditions, _now()),)
@@ -446,7 +470,7 @@ class Reconciler:
             conditions=conditions,
             containers=statuses,
             start_time=start_time,
-            mac_address=None,
+            mac_address=mac_address or pod.mac_address,
             materialized_generation=pod.generation if materialized else pod.materialized_generation,
             desired=desired,
         )
@@ -464,4 +488,5 @@ class Reconciler:
             and tuple(obs.containers) == tuple(c.status for c in pod.containers)
             and obs.start_time == pod.start_time
             and obs.materialized_generation == pod.materialized_generation
+            and obs.mac_address == pod.mac_address
         )

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Literal
 
 from podyard.domain.phases import Phase
 from podyard.domain.status import Condition, ContainerState, ContainerStatus
 from podyard.runtime.protocol import ContainerObservation
 
-MISSING = ContainerState(
-    "terminated", reason="ContainerMissing", message="the container was removed outside podyard"
-)
+MISSING = ContainerState("terminated", reason="ContainerMissing", message="the container was removed outside podyard")
 START_ERROR = "StartError"
 
 
@@ -72,6 +71,7 @@ def ready_condition(
     phase: str, statuses: Sequence[ContainerStatus], previous: Sequence[Condition], now: datetime
 ) -> Condition:
     not_ready = [s.name for s in statuses if not s.ready]
+    status: Literal["True", "False"]
     if phase == Phase.RUNNING and not not_ready:
         status, reason, message = "True", None, None
     elif phase in (Phase.RUNNING, Phase.PENDING, Phase.STARTING):

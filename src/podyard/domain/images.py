@@ -13,9 +13,7 @@ DEFAULT_REGISTRY = "docker.io"
 DEFAULT_TAG = "latest"
 
 _DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
-_DOMAIN = re.compile(
-    rf"^(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*|\[[0-9a-fA-F:.]+\])(?::[0-9]+)?$"
-)
+_DOMAIN = re.compile(rf"^(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*|\[[0-9a-fA-F:.]+\])(?::[0-9]+)?$")
 _PATH_COMPONENT = re.compile(r"^[a-z0-9]+(?:(?:[_.]|__|[-]+)[a-z0-9]+)*$")
 _TAG = re.compile(r"^[\w][\w.-]{0,127}$")
 _DIGEST = re.compile(r"^[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}$")
@@ -53,9 +51,7 @@ def parse_image(image: str) -> ImageRef:
     if colon > slash:
         rest, tag = rest[:colon], rest[colon + 1 :]
         if not _TAG.match(tag):
-            raise ValueError(
-                f"has an invalid tag {tag!r}: up to {TAG_MAX} of letters, digits, '_', '.', '-'"
-            )
+            raise ValueError(f"has an invalid tag {tag!r}: up to {TAG_MAX} of letters, digits, '_', '.', '-'")
     parts = rest.split("/")
     registry = DEFAULT_REGISTRY
     first = parts[0]

@@ -63,9 +63,7 @@ LEADS_TO: dict[Action, tuple[Phase, Desired]] = {
     Action.RESIZE: (Phase.RESIZING, Desired.STOPPED),
 }
 
-TRANSITIONAL = frozenset(
-    {Phase.STARTING, Phase.STOPPING, Phase.REBUILDING, Phase.RESIZING, Phase.DELETING}
-)
+TRANSITIONAL = frozenset({Phase.STARTING, Phase.STOPPING, Phase.REBUILDING, Phase.RESIZING, Phase.DELETING})
 
 
 def check_allowed(action: Action, phase: Phase, pod_id: str) -> None:

@@ -23,6 +23,5 @@ DEFAULT_LIMITS: dict[ResourceType, int] = {
 def check_quota(resource: ResourceType, limit: int, used: int, asked: int) -> None:
     if used + asked > limit:
         raise QuotaExceeded(
-            f"{resource} quota exceeded: {used} in use, {asked} asked, limit {limit} "
-            "(describeQuota shows it)"
+            f"{resource} quota exceeded: {used} in use, {asked} asked, limit {limit} (describeQuota shows it)"
         )

@@ -59,7 +59,9 @@ def create_pods(ctx: ServiceContext, account: AccountRecord, region: str, req: C
     ctx.check_region(region)
     spec = req.pod_spec
     if spec.az not in ctx.region.azs:
-        raise InvalidArgument(f"podSpec.az: {spec.az!r} is not an availability zone of {region}: {', '.join(ctx.region.azs)}")
+        raise InvalidArgument(
+            f"podSpec.az: {spec.az!r} is not an availability zone of {region}: {', '.join(ctx.region.azs)}"
+        )
     nic = spec.primary_network_interface.network_interface
     names, hostnames = req.pod_names(), req.hostnames()
     now = ctx.now()
@@ -83,7 +85,9 @@ def create_pods(ctx: ServiceContext, account: AccountRecord, region: str, req: C
                 if g not in groups:
                     raise NotFound(f"{NIC}.securityGroups: security group {g} not found")
                 if groups[g][1] != subnet.vpc_id:
-                    raise InvalidArgument(f"{NIC}.securityGroups: security group {g} is not in the subnet's VPC {subnet.vpc_id}")
+                    raise InvalidArgument(
+                        f"{NIC}.securityGroups: security group {g} is not in the subnet's VPC {subnet.vpc_id}"
+                    )
 
             used_pods, used_containers = pods.usage(s, account.account_id, region)
             overrides = accounts.quota_overrides(s, account.account_id, region)
@@ -114,7 +118,8 @@ def create_pods(ctx: ServiceContext, account: AccountRecord, region: str, req: C
                         break
                 if len(ips) < req.max_count:
                     raise FailedPrecondition(
-                        f"{NIC}.subnetId: subnet {subnet.subnet_id} has {len(ips)} free address(es), {req.max_count} asked"
+                        f"{NIC}.subnetId: subnet {subnet.subnet_id} has {len(ips)} free address(es), "
+                        f"{req.max_count} asked"
                     )
 
             pod_spec = _dump(spec)
@@ -176,7 +181,9 @@ def create_pods(ctx: ServiceContext, account: AccountRecord, region: str, req: C
                 networks.allocate(s, subnet.subnet_id, ip, pod_id)
                 pod_ids.append(pod_id)
             if req.client_token:
-                pods.remember_client_token(s, account.account_id, region, req.client_token, _request_hash(req), pod_ids, now)
+                pods.remember_client_token(
+                    s, account.account_id, region, req.client_token, _request_hash(req), pod_ids, now
+                )
     except IntegrityError as e:  # only if two requests raced past the checks above
         raise AlreadyExists("podSpec: a pod of that name or address was created concurrently; retry") from e
     for pod_id in pod_ids:
@@ -313,7 +320,18 @@ def modify_pod_attribute(
 
 
 # What rebuildPod resets of a container; resources and the system disk stay.
-REBUILT_FIELDS = ("image", "command", "args", "env", "secret", "tty", "workingDir", "livenessProbe", "readinessProbe", "volumeMounts")
+REBUILT_FIELDS = (
+    "image",
+    "command",
+    "args",
+    "env",
+    "secret",
+    "tty",
+    "workingDir",
+    "livenessProbe",
+    "readinessProbe",
+    "volumeMounts",
+)
 
 
 def rebuild_pod(ctx: ServiceContext, account: AccountRecord, region: str, pod_id: str, req: RebuildPodRequest) -> None:
@@ -350,7 +368,11 @@ def resize_pod(ctx: ServiceContext, account: AccountRecord, region: str, pod_id:
             specs[c.name]["resources"] = _dump(c.resources)
         error = resources_error(
             instance,
-            [ResourceRequestsSpec.model_validate(sp["resources"]).of(n) for n, sp in specs.items() if sp.get("resources")],
+            [
+                ResourceRequestsSpec.model_validate(sp["resources"]).of(n)
+                for n, sp in specs.items()
+                if sp.get("resources")
+            ],
         )
         if error:
             raise InvalidArgument(f"containerResources: {error}")
@@ -360,7 +382,9 @@ def resize_pod(ctx: ServiceContext, account: AccountRecord, region: str, pod_id:
     _act(ctx, account, region, pod_id, Action.RESIZE, bump_generation=True, extra=resize)
 
 
-def check_pod_name(ctx: ServiceContext, account: AccountRecord, region: str, req: CheckPodNameRequest) -> tuple[int, str | None]:
+def check_pod_name(
+    ctx: ServiceContext, account: AccountRecord, region: str, req: CheckPodNameRequest
+) -> tuple[int, str | None]:
     """The docs' codes: 0 passes, 1 the name is empty, 2 it breaks the rules, 3 it is taken."""
     ctx.check_region(region)
     if not req.pod_name:

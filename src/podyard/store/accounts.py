@@ -73,9 +73,7 @@ def set_standing(
 
 
 def quota_overrides(session: Session, account_id: str, region: str) -> dict[str, int]:
-    rows = session.scalars(
-        select(QuotaLimit).where(QuotaLimit.account_id == account_id, QuotaLimit.region == region)
-    )
+    rows = session.scalars(select(QuotaLimit).where(QuotaLimit.account_id == account_id, QuotaLimit.region == region))
     return {r.resource_type: r.limit for r in rows}
 
 

@@ -51,9 +51,7 @@ class Database:
         if self.is_sqlite:
             _sqlite_setup(self.engine)
         self._read = sessionmaker(self.engine, expire_on_commit=False)
-        self._write = sessionmaker(
-            self.engine.execution_options(podyard_write=True), expire_on_commit=False
-        )
+        self._write = sessionmaker(self.engine.execution_options(podyard_write=True), expire_on_commit=False)
 
     def migrate(self) -> None:
         """Bring the schema to the newest Alembic revision."""

@@ -18,9 +18,7 @@ def _subnet_record(s: Subnet) -> SubnetRecord:
 
 
 def default_network(session: Session, account_id: str, region: str) -> NetworkRecord | None:
-    vpc = session.scalar(
-        select(Vpc).where(Vpc.account_id == account_id, Vpc.region == region, Vpc.name == "default")
-    )
+    vpc = session.scalar(select(Vpc).where(Vpc.account_id == account_id, Vpc.region == region, Vpc.name == "default"))
     if vpc is None:
         return None
     subnet = session.scalar(select(Subnet).where(Subnet.vpc_id == vpc.vpc_id).order_by(Subnet.created_at))
@@ -33,9 +31,7 @@ def default_network(session: Session, account_id: str, region: str) -> NetworkRe
     )
 
 
-def create_default_network(
-    session: Session, account_id: str, region: str, pool: str, prefix: int
-) -> NetworkRecord:
+def create_default_network(session: Session, account_id: str, region: str, pool: str, prefix: int) -> NetworkRecord:
     """A default VPC, one subnet from the next free block of the host pool, and a security group."""
     now = datetime.now(UTC)
     used = session.scalar(select(func.max(Subnet.pool_index)))
@@ -85,9 +81,7 @@ def all_subnets(session: Session) -> list[SubnetRecord]:
     return [_subnet_record(s) for s in session.scalars(select(Subnet))]
 
 
-def security_groups(
-    session: Session, account_id: str, region: str, ids: list[str]
-) -> dict[str, tuple[str, str]]:
+def security_groups(session: Session, account_id: str, region: str, ids: list[str]) -> dict[str, tuple[str, str]]:
     """The account's security groups among ``ids``: id → (name, vpc id)."""
     rows = session.scalars(
         select(SecurityGroup).where(

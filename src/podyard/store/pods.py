@@ -61,8 +61,7 @@ def _record(p: Pod, sg_names: dict[str, str]) -> PodRecord:
         intent_version=p.intent_version,
         created_at=p.created_at,
         containers=tuple(
-            ContainerRecord(name=c.name, spec=c.spec, status=ContainerStatus.from_wire(c.status))
-            for c in p.containers
+            ContainerRecord(name=c.name, spec=c.spec, status=ContainerStatus.from_wire(c.status)) for c in p.containers
         ),
     )
 
@@ -130,9 +129,7 @@ def usage(session: Session, account_id: str, region: str) -> tuple[int, int]:
 
 def names_taken(session: Session, account_id: str, region: str, names: Sequence[str]) -> list[str]:
     return list(
-        session.scalars(
-            select(Pod.name).where(Pod.account_id == account_id, Pod.region == region, Pod.name.in_(names))
-        )
+        session.scalars(select(Pod.name).where(Pod.account_id == account_id, Pod.region == region, Pod.name.in_(names)))
     )
 
 
@@ -145,7 +142,12 @@ def remember_client_token(
 ) -> None:
     session.add(
         ClientToken(
-            account_id=account_id, region=region, token=token, request_hash=request_hash, pod_ids=pod_ids, created_at=now
+            account_id=account_id,
+            region=region,
+            token=token,
+            request_hash=request_hash,
+            pod_ids=pod_ids,
+            created_at=now,
         )
     )
 

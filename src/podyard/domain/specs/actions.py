@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, model_validator
@@ -45,10 +46,10 @@ class CreatePodsRequest(WireModel):
     def pod_names(self) -> list[str]:
         return naming.expand_names(self.pod_spec.name, self.max_count)
 
-    def hostnames(self) -> list[str | None]:
+    def hostnames(self) -> Sequence[str | None]:
         if self.pod_spec.hostname is None:
             return [None] * self.max_count
-        return naming.expand_names(self.pod_spec.hostname, self.max_count)
+        return list(naming.expand_names(self.pod_spec.hostname, self.max_count))
 
 
 class CheckPodNameRequest(WireModel):
@@ -76,9 +77,9 @@ class ContainerResourceSpec(WireModel):
 
 class ResizePodRequest(WireModel):
     instance_type: Annotated[str, Field(min_length=1)]
-    container_resources: Annotated[
-        list[ContainerResourceSpec], AfterValidator(_unique_names("container"))
-    ] | None = None
+    container_resources: Annotated[list[ContainerResourceSpec], AfterValidator(_unique_names("container"))] | None = (
+        None
+    )
 
 
 class FilterSpec(WireModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from typing import Annotated, Literal
 
@@ -194,7 +195,7 @@ def _unique_env(env: list[EnvSpec] | None) -> list[EnvSpec] | None:
 def _mounts_apart(mounts: list[VolumeMountSpec] | None) -> list[VolumeMountSpec] | None:
     """Repeated and nested mount points are not allowed."""
     paths = sorted(m.mount_path.rstrip("/") + "/" for m in mounts or [])
-    for a, b in zip(paths, paths[1:], strict=False):
+    for a, b in itertools.pairwise(paths):
         if b.startswith(a):
             raise ValueError(f"mount paths {a.rstrip('/')} and {b.rstrip('/')} repeat or nest")
     return mounts

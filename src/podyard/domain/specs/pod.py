@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
@@ -169,9 +170,7 @@ class NetworkInterfaceSpec(WireModel):
     primary_ip_address: IPv4 | None = None
     secondary_ip_addresses: list[IPv4] | None = None
     secondary_ip_count: Annotated[int, Field(ge=0)] | None = None
-    security_groups: Annotated[
-        list[str], Field(min_length=1, max_length=5), AfterValidator(_unique_security_groups)
-    ]
+    security_groups: Annotated[list[str], Field(min_length=1, max_length=5), AfterValidator(_unique_security_groups)]
     sanity_check: Literal[0, 1] | None = None
     description: Description | None = None
     ipv6_address_count: int | None = None
@@ -204,8 +203,8 @@ class TagSpec(WireModel):
     value: Annotated[str, Field(max_length=255)] | None = None
 
 
-def _unique_names(kind: str):  # type: ignore[no-untyped-def]
-    def check(items: list | None) -> list | None:
+def _unique_names(kind: str) -> Callable[[list[Any] | None], list[Any] | None]:
+    def check(items: list[Any] | None) -> list[Any] | None:
         names = [i.name for i in items or []]
         dup = next((n for n in names if names.count(n) > 1), None)
         if dup:

@@ -25,9 +25,7 @@ def is_empty(value: Any) -> bool:
 
 
 class WireModel(BaseModel):
-    model_config = ConfigDict(
-        alias_generator=to_camel, populate_by_name=True, extra="allow", frozen=True
-    )
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="allow", frozen=True)
 
     # Declared fields podyard accepts only empty or null, with the reason it cannot honour them.
     unsupported: ClassVar[Mapping[str, str]] = {}

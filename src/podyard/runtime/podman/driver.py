@@ -9,6 +9,7 @@ podyard's labels, so podyard recognises its own and touches nothing else.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import logging
@@ -24,6 +25,7 @@ from podyard.runtime.protocol import (
     LABEL_POD,
     ContainerObservation,
     ContainerRun,
+    ContainerRunState,
     ImagePullFailure,
     NetworkSpec,
     PodObservation,
@@ -34,6 +36,15 @@ from podyard.runtime.protocol import (
 log = logging.getLogger(__name__)
 
 CPU_PERIOD = 100_000
+_STATES: dict[str, ContainerRunState] = {
+    "created": "created",
+    "configured": "created",
+    "running": "running",
+    "paused": "paused",
+    "exited": "exited",
+    "stopped": "exited",
+    "stopping": "running",
+}
 _MANAGED = json.dumps({"label": [f"{LABEL_MANAGED}=true"]})
 
 
@@ -186,16 +197,12 @@ class PodmanRuntime:
                 for n in names
             )
         )
-        try:
+        with contextlib.suppress(NotFoundInRuntime):
             await self.api.request("POST", f"/containers/{infra_name(pod_id)}/stop", params={"timeout": 0})
-        except NotFoundInRuntime:
-            pass
 
     async def remove_pod(self, pod_id: str) -> None:
-        try:
+        with contextlib.suppress(NotFoundInRuntime):
             await self.api.request("DELETE", f"/pods/{pod_id}", params={"force": "true", "t": 0})
-        except NotFoundInRuntime:
-            pass
 
     async def _list(self, pod_id: str) -> list[dict[str, Any]]:
         result: list[dict[str, Any]] = await self.api.json(
@@ -218,9 +225,7 @@ class PodmanRuntime:
             name = c["Labels"].get(LABEL_CONTAINER)
             if name is None:
                 continue  # the infra container
-            state = c["State"] if c["State"] in ("created", "running", "exited", "paused") else "unknown"
-            if state == "unknown" and c["State"] in ("stopped", "stopping"):
-                state = "exited"
+            state = _STATES.get(c["State"], "unknown")
             oom = False
             if state == "exited" and c.get("ExitCode") == 137:
                 detail = await self.api.json("GET", f"/containers/{c['Id']}/json")

@@ -73,9 +73,11 @@ class PodmanService:
         key = hashlib.sha256(str(self.data_dir).encode()).hexdigest()[:12]
         self.root = self.data_dir / "podman" / "storage"
         # Runtime state belongs on /run (a tmpfs on a booted machine), keyed by data dir.
-        self.run_dir = Path("/run/podyard") / key if os.geteuid() == 0 else Path(
-            os.environ.get("XDG_RUNTIME_DIR", "/tmp")
-        ) / "podyard" / key
+        self.run_dir = (
+            Path("/run/podyard") / key
+            if os.geteuid() == 0
+            else Path(os.environ.get("XDG_RUNTIME_DIR", "/tmp")) / "podyard" / key
+        )
         self.runroot = self.run_dir / "storage"
         self.socket = self.run_dir / "podman.sock"
         self.conf = self.data_dir / "podman" / "containers.conf"

@@ -12,6 +12,7 @@ connection = config.attributes.get("connection")
 
 if connection is None:  # the alembic CLI, e.g. for autogenerate
     url = config.attributes.get("connection_url") or config.get_main_option("sqlalchemy.url")
+    assert url, "set sqlalchemy.url"
     engine = create_engine(url)
     with engine.begin() as conn:
         context.configure(connection=conn, target_metadata=Base.metadata, render_as_batch=True)

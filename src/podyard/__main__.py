@@ -1,0 +1,3 @@
+from podyard.cli import main
+
+main()
