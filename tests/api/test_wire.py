@@ -3,7 +3,6 @@ response, routing errors, limits."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
@@ -109,9 +108,11 @@ def test_actions_not_served_yet_fail_loudly(fake_server) -> None:
 
 
 def test_huge_body_is_refused_before_anything(fake_server) -> None:
-    big = json.dumps({"podSpec": {"description": "x" * (3 * 1024 * 1024)}, "maxCount": 1})
-    r = signed(fake_server, "POST", "/v1/regions/cn-north-1/pods", big)
-    assert r.status_code == 413 and envelope(r)["error"]["status"] == "PAYLOAD_TOO_LARGE"
+    jd = fake_server.jd()
+    with pytest.raises(JdError) as e:
+        jd.raw("createPods", {"podSpec": {"description": "x" * (3 * 1024 * 1024)}, "maxCount": 1})
+    assert (e.value.code, e.value.status) == (413, "PAYLOAD_TOO_LARGE")
+    assert jd.pods()["totalCount"] == 0
 
 
 def test_body_and_query_discipline(fake_server) -> None:

@@ -269,3 +269,31 @@ def test_quota_and_accounts_from_the_cli(podyard: Podyard, image: str) -> None:
     with pytest.raises(JdError) as e:
         podyard.jd().pod(pod_id)
     assert e.value.code == 404
+
+
+def test_account_standing_from_the_cli(podyard: Podyard, image: str) -> None:
+    from tests.jd import Account
+
+    team = name("standing")
+    account = Account.from_creds(json.loads(podyard.accounts("create", team, "--json", "--unverified")))
+    jd = podyard.jd(account)
+    spec = pod_spec(account, "s", [container(image=image, command=["sleep", "1000"])], terminationGracePeriodSeconds=0)
+    with pytest.raises(JdError, match="real-name") as e:
+        jd.create_pods(spec)
+    assert e.value.code == 403
+    podyard.accounts("set", team, "--verified")
+    [pod_id] = wait_for(lambda: jd.create_pods(spec), 10, "the verified account to create")
+    wait_phase(jd, pod_id, "running")
+    podyard.accounts("set", team, "--arrears")
+
+    def refused() -> bool:
+        try:
+            jd.call("deletePod", pod_id)
+        except JdError as err:
+            return err.code == 403 and "arrears" in err.message
+        return False
+
+    assert wait_for(refused, 10, "arrears to refuse deletePod")
+    assert jd.pod(pod_id)["podStatus"]["phase"] == "running"
+    podyard.accounts("set", team, "--no-arrears")
+    wait_for(lambda: jd.call("deletePod", pod_id) is None, 10, "the delete to be accepted")

@@ -190,8 +190,7 @@ class Reconciler:
             await asyncio.sleep(self.settings.resync_seconds)
             try:
                 for pod_id in await asyncio.to_thread(self.store.pod_ids):
-                    if pod_id not in self._workers:
-                        self.nudge(pod_id)
+                    self.nudge(pod_id)
             except Exception:
                 log.exception("resync failed")
 
