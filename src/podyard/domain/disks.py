@@ -42,7 +42,18 @@ DATA_DISK_RULES: dict[str, SizeRule] = {
 }
 
 
-def disk_type_error(disk_type: str, rules: dict[str, SizeRule]) -> str | None:
+def new_disk_error(
+    disk_type: str | None, size_gb: int | None, iops: int | None, rules: dict[str, SizeRule]
+) -> str | None:
+    """The rules of a disk to be created: a known type, a size in its range and step,
+    iops only where the type takes it."""
+    if disk_type is None or size_gb is None:
+        return "a new cloud disk needs diskType and sizeGB"
     if disk_type not in rules:
-        return "must be one of " + ", ".join(rules)
+        return "diskType must be one of " + ", ".join(rules)
+    error = rules[disk_type].error(size_gb)
+    if error:
+        return f"sizeGB {error} for {disk_type}"
+    if iops is not None and disk_type != IOPS_DISK_TYPE:
+        return f"iops applies to {IOPS_DISK_TYPE} disks only"
     return None

@@ -89,16 +89,9 @@ class JDCloudVolumeSourceSpec(WireModel):
     def _rules(self) -> JDCloudVolumeSourceSpec:
         if self.volume_id:
             return self  # an existing disk has its own type and size
-        if self.disk_type is None or self.size_gb is None:
-            raise ValueError("a new cloud disk needs diskType and sizeGB")
-        error = disks.disk_type_error(self.disk_type, disks.DATA_DISK_RULES)
+        error = disks.new_disk_error(self.disk_type, self.size_gb, self.iops, disks.DATA_DISK_RULES)
         if error:
-            raise ValueError(f"diskType {error}")
-        error = disks.DATA_DISK_RULES[self.disk_type].error(self.size_gb)
-        if error:
-            raise ValueError(f"sizeGB {error} for {self.disk_type}")
-        if self.iops is not None and self.disk_type != disks.IOPS_DISK_TYPE:
-            raise ValueError(f"iops applies to {disks.IOPS_DISK_TYPE} disks only")
+            raise ValueError(error)
         return self
 
 
