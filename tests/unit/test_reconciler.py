@@ -298,3 +298,20 @@ def test_a_stale_observation_does_not_override_a_new_intent(w: World) -> None:
 
     w.run(go())
     assert w.pod(pod_id).phase == "stopping"
+
+
+def test_a_container_that_ends_at_once_is_restarted_under_always(w: World) -> None:
+    [pod_id] = w.create(restart="Always")
+    w.runtime.exit_at_start["app"] = 0
+
+    async def go() -> None:
+        await settle(w, pod_id)
+        pod = w.pod(pod_id)
+        assert pod.phase == "running" and pod.desired == "running"
+        assert w.state(pod_id).state.reason == "CrashLoopBackOff"
+        await asyncio.sleep(0.06)
+        await settle(w, pod_id)
+
+    w.run(go())
+    assert w.state(pod_id).restart_count == 1
+    assert w.pod(pod_id).phase == "running"

@@ -357,7 +357,7 @@ class Reconciler:
                 state = state_of(obs.containers.get(c.name), prev.state)
             state = state or CREATING
             restarts, last = prev.restart_count, prev.last_state
-            if not starting and should_restart(pod.restart_policy, state):
+            if should_restart(pod.restart_policy, state):
                 ran = (
                     (state.finished_at - state.started_at).total_seconds()
                     if state.finished_at and state.started_at

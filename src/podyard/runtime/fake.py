@@ -34,6 +34,8 @@ class FakeRuntime:
         self.images: set[str] = set()
         self.networks: dict[str, NetworkSpec] = {}
         self.pulls: list[str] = []
+        # Test hook: containers (by name) whose process ends at once with this code.
+        self.exit_at_start: dict[str, int] = {}
         self._changes: asyncio.Queue[str] = asyncio.Queue()
 
     def _changed(self, pod_id: str) -> None:
@@ -65,7 +67,12 @@ class FakeRuntime:
 
     async def start_container(self, pod_id: str, name: str) -> None:
         pod = self._pod(pod_id)
-        pod.containers[name] = ContainerObservation(name=name, state="running", started_at=datetime.now(UTC))
+        now = datetime.now(UTC)
+        if name in self.exit_at_start:
+            code = self.exit_at_start[name]
+            pod.containers[name] = ContainerObservation(name, "exited", exit_code=code, started_at=now, finished_at=now)
+        else:
+            pod.containers[name] = ContainerObservation(name=name, state="running", started_at=now)
         self._changed(pod_id)
 
     def exit_container(self, pod_id: str, name: str, code: int) -> None:
