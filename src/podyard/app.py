@@ -23,6 +23,7 @@ from podyard.domain.records import AccountRecord, NetworkRecord
 from podyard.runtime.protocol import Runtime
 from podyard.services import accounts
 from podyard.services.context import ServiceContext
+from podyard.services.sessions import Sessions, StreamLimits
 from podyard.store.db import Database
 from podyard.store.observed import ObservedStore
 
@@ -38,6 +39,14 @@ def service_context(settings: Settings, db: Database) -> ServiceContext:
         quota_defaults=settings.quota_defaults(),
         network_pool=settings.network_pool,
         subnet_prefix=settings.subnet_prefix,
+        sessions=Sessions(
+            StreamLimits(
+                per_container=settings.exec_per_container,
+                per_account=settings.exec_per_account,
+                exec_id_ttl=settings.exec_id_ttl_seconds,
+                idle_seconds=settings.exec_idle_seconds,
+            )
+        ),
     )
 
 
@@ -122,6 +131,7 @@ class PodyardApp:
             ),
         )
         self.ctx.nudge = self.reconciler.nudge
+        self.ctx.runtime = self.runtime
         await self.reconciler.start()
         if self.on_ready:
             self.on_ready(creds)
@@ -140,7 +150,7 @@ class PodyardApp:
         elif scope["type"] == "lifespan":
             await self._lifespan(receive, send)
         elif scope["type"] == "websocket":
-            await send({"type": "websocket.close", "code": 1008})
+            await self.gateway.websocket(scope, receive, send)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -173,12 +183,15 @@ def podman_runtime(settings: Settings) -> Callable[[], Any]:
         )
         await service.start()
         client = LibpodClient(str(service.socket))
+        runtime = PodmanRuntime(client, settings.data_dir / "logs")
+        keeper = asyncio.create_task(runtime.logs.run(), name="log-keeper")
 
         async def close() -> None:
+            keeper.cancel()
             await client.close()
             await service.stop()
 
-        return PodmanRuntime(client), close
+        return runtime, close
 
     return build
 

@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     restart_backoff_seconds: float = 1.0
     restart_backoff_max_seconds: float = 300.0
     resync_seconds: float = 10.0
+    exec_idle_seconds: float = 900.0
+    exec_per_container: int = 8
+    exec_per_account: int = 32
+    exec_id_ttl_seconds: float = 300.0
     signature_window_seconds: int = 900
     max_body_bytes: int = 2 * 1024 * 1024
     log_level: str = "info"

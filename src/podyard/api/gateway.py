@@ -7,13 +7,16 @@ anything else becomes a 500 that names the request id and reveals nothing.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import Any
 
 from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket, WebSocketState
 
 from podyard.api import envelope, routes
 from podyard.api.auth import Authenticator
+from podyard.api.bridge import send_error
 from podyard.api.call import Call
 from podyard.api.params import decode_body, decode_query
 from podyard.domain.errors import ApiError, Internal, InvalidArgument, MethodNotAllowed, NotFound, PayloadTooLarge
@@ -61,6 +64,42 @@ class Gateway:
         self.auth = authenticator
         self.max_body = max_body
 
+    async def websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """An upgrade request: verified and routed like any request, then handed to the
+        stream's handler. Refusals before the upgrade answer with the JD envelope."""
+        request_id = new_request_id()
+        ws = WebSocket(scope, receive, send)
+        try:
+            raw_path = _text(scope.get("raw_path") or scope["path"].encode(), "path")
+            raw_query = _text(scope.get("query_string", b""), "query")
+            caller = self.auth.authenticate("GET", raw_path, raw_query, _headers(scope), b"")
+            route, path_params, _ = routes.match(caller.service, "GET", scope["path"])
+            if route is None or not route.websocket:
+                raise NotFound(f"no {caller.service} API takes a WebSocket at {scope['path']}")
+            call = Call(request_id, caller, path_params, decode_query(raw_query), {}, self.ctx)
+            await route.handler(call, ws)
+        except ApiError as e:
+            await self._refuse(ws, scope, send, request_id, e)
+        except Exception:
+            log.exception("stream %s failed", request_id)
+            await self._refuse(ws, scope, send, request_id, Internal(f"internal error (request {request_id})"))
+
+    @staticmethod
+    async def _refuse(ws: WebSocket, scope: Scope, send: Send, request_id: str, e: ApiError) -> None:
+        if ws.client_state == WebSocketState.CONNECTING:
+            if "websocket.http.response" in scope.get("extensions", {}):
+                response = envelope.error(request_id, e)
+                await send(
+                    {"type": "websocket.http.response.start", "status": e.http_status, "headers": response.raw_headers}
+                )
+                await send({"type": "websocket.http.response.body", "body": response.body})
+            else:
+                await ws.close(1008, e.message[:120])
+        elif ws.client_state == WebSocketState.CONNECTED:
+            await send_error(ws, e.message)
+            with contextlib.suppress(Exception):
+                await ws.close(1011 if e.http_status >= 500 else 1008)
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request_id = new_request_id()
         try:
@@ -85,6 +124,8 @@ class Gateway:
             if caller.service not in routes.SERVICES:
                 raise NotFound(f"the {caller.service} service is not served here")
             raise NotFound(f"no {caller.service} API answers {method} {scope['path']}")
+        if route.websocket:
+            raise InvalidArgument(f"{route.action} streams over a WebSocket: send an Upgrade: websocket request")
         if method in BODY_METHODS:
             if raw_query:
                 raise InvalidArgument(f"{route.action} takes its parameters in the JSON body, not the query")

@@ -12,11 +12,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from podyard.api import pods
+from podyard.api import pods, streams
 from podyard.api.call import Call
 from podyard.domain.errors import NotImplementedAction
 
-Handler = Callable[[Call], Awaitable[Any]]
+Handler = Callable[..., Awaitable[Any]]
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,7 @@ class Route:
     template: str
     handler: Handler
     action: str
+    websocket: bool = False  # the handler takes (call, websocket) after an upgrade
 
     @property
     def pattern(self) -> re.Pattern[str]:
@@ -50,13 +51,24 @@ def _not_yet(action: str, arrives: str) -> Handler:
     return handler
 
 
-def _r(method: str, template: str, handler: Handler) -> Route:
-    return Route(method, template, handler, handler.__name__)
+def _r(method: str, template: str, handler: Handler, action: str | None = None) -> Route:
+    return Route(method, template, handler, action or _camel(handler.__name__))
+
+
+def _ws(template: str, handler: Handler) -> Route:
+    return Route("GET", template, handler, _camel(handler.__name__), websocket=True)
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(p.capitalize() for p in rest)
 
 
 def _later(method: str, template: str, action: str, arrives: str) -> Route:
     return Route(method, template, _not_yet(action, arrives), action)
 
+
+CONTAINER = "/regions/{regionId}/pods/{podId}/containers/{containerName}"
 
 POD_ROUTES: list[Route] = [
     _r("POST", "/regions/{regionId}/pods:checkPodName", pods.check_pod_name),
@@ -70,7 +82,7 @@ POD_ROUTES: list[Route] = [
     _r("PATCH", "/regions/{regionId}/pods/{podId}:modifyPodAttribute", pods.modify_pod_attribute),
     _r("POST", "/regions/{regionId}/pods/{podId}:rebuild", pods.rebuild_pod),
     _r("POST", "/regions/{regionId}/pods/{podId}:resize", pods.resize_pod),
-    _r("GET", "/regions/{regionId}/pods/{podId}/containers/{containerName}", pods.describe_container),
+    _r("GET", CONTAINER, pods.describe_container),
     _r("GET", "/regions/{regionId}/quotas", pods.describe_quota),
     _r("GET", "/regions/{regionId}/instanceTypes", pods.describe_instance_types),
     _later(
@@ -85,42 +97,12 @@ POD_ROUTES: list[Route] = [
         "disassociateElasticIp",
         "elastic IPs arrive with the VPC service",
     ),
-    _later(
-        "GET",
-        "/regions/{regionId}/pods/{podId}/containers/{containerName}:getContainerLogs",
-        "getContainerLogs",
-        "logs arrive with the streams",
-    ),
-    _later(
-        "POST",
-        "/regions/{regionId}/pods/{podId}/containers/{containerName}:execCreate",
-        "execCreate",
-        "exec arrives with the streams",
-    ),
-    _later(
-        "GET",
-        "/regions/{regionId}/pods/{podId}/containers/{containerName}:execStart",
-        "execStart",
-        "exec arrives with the streams",
-    ),
-    _later(
-        "GET",
-        "/regions/{regionId}/pods/{podId}/containers/{containerName}:execGetExitCode",
-        "execGetExitCode",
-        "exec arrives with the streams",
-    ),
-    _later(
-        "GET",
-        "/regions/{regionId}/pods/{podId}/containers/{containerName}:attach",
-        "attach",
-        "attach arrives with the streams",
-    ),
-    _later(
-        "POST",
-        "/regions/{regionId}/pods/{podId}/containers/{containerName}:resizeTTY",
-        "resizeTTY",
-        "TTY resize arrives with the streams",
-    ),
+    _r("GET", f"{CONTAINER}:getContainerLogs", streams.get_container_logs),
+    _r("POST", f"{CONTAINER}:execCreate", streams.exec_create),
+    _ws(f"{CONTAINER}:execStart", streams.exec_start),
+    _r("GET", f"{CONTAINER}:execGetExitCode", streams.exec_get_exit_code),
+    _ws(f"{CONTAINER}:attach", streams.attach),
+    _r("POST", f"{CONTAINER}:resizeTTY", streams.resize_tty, "resizeTTY"),
     _later("POST", "/regions/{regionId}/secrets", "createSecret", "registry secrets arrive later"),
     _later("GET", "/regions/{regionId}/secrets", "describeSecrets", "registry secrets arrive later"),
     _later("GET", "/regions/{regionId}/secrets/{name}", "describeSecret", "registry secrets arrive later"),

@@ -114,6 +114,7 @@ class Reconciler:
             if pod_id not in known:
                 log.info("removing leftover runtime pod %s, which no stored pod owns", pod_id)
                 await self.runtime.remove_pod(pod_id)
+                await self.runtime.delete_logs(pod_id)
         for pod_id in known:
             self.nudge(pod_id)
 
@@ -217,6 +218,7 @@ class Reconciler:
                 await self.runtime.stop_pod(pod_id, pod.grace_seconds)
                 await self.runtime.remove_pod(pod_id)
             if await asyncio.to_thread(self.store.forget, pod_id, pod.intent_version):
+                await self.runtime.delete_logs(pod_id)
                 self._forget(pod_id)
                 return False
             return True

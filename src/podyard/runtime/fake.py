@@ -8,10 +8,16 @@ whose reference contains ``unpullable`` cannot be pulled.
 from __future__ import annotations
 
 import asyncio
+import itertools
+import shutil
+import tempfile
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from pathlib import Path
 
+from podyard.domain.streams import STDOUT, ExecState, LogQuery, Stream
+from podyard.runtime import logfile
 from podyard.runtime.protocol import (
     ContainerObservation,
     ImagePullFailure,
@@ -28,8 +34,44 @@ class FakePod:
     containers: dict[str, ContainerObservation]
 
 
+@dataclass
+class FakeExec:
+    command: list[str]
+    tty: bool
+    running: bool = False
+    exit_code: int | None = None
+    size: tuple[int, int] | None = None
+    output: asyncio.Queue[tuple[int, bytes] | None] = field(default_factory=asyncio.Queue)
+
+    def finish(self, code: int) -> None:
+        self.running, self.exit_code = False, code
+        self.output.put_nowait(None)
+
+
+class FakeStream:
+    def __init__(self, e: FakeExec) -> None:
+        self.e = e
+
+    async def read(self) -> tuple[int, bytes] | None:
+        return await self.e.output.get()
+
+    async def write(self, data: bytes) -> None:
+        if self.e.command[0] == "cat" and self.e.running:
+            self.e.output.put_nowait((STDOUT, data))
+
+    async def close_stdin(self) -> None:
+        if self.e.running:
+            self.e.finish(0)
+
+    async def close(self) -> None:
+        return None
+
+
 class FakeRuntime:
-    def __init__(self) -> None:
+    def __init__(self, log_root: Path | None = None) -> None:
+        self.log_root = log_root or Path(tempfile.mkdtemp(prefix="podyard-fake-logs-"))
+        self.execs: dict[str, FakeExec] = {}
+        self._ids = itertools.count(1)
         self.pods: dict[str, FakePod] = {}
         self.images: set[str] = set()
         self.networks: dict[str, NetworkSpec] = {}
@@ -37,6 +79,8 @@ class FakeRuntime:
         # Test hook: containers (by name) whose process ends at once with this code.
         self.exit_at_start: dict[str, int] = {}
         self._changes: asyncio.Queue[str] = asyncio.Queue()
+        self.attached: list[tuple[str, str]] = []
+        self.sizes: dict[tuple[str, str], tuple[int, int]] = {}
 
     def _changed(self, pod_id: str) -> None:
         self._changes.put_nowait(pod_id)
@@ -104,6 +148,66 @@ class FakeRuntime:
     async def changes(self) -> AsyncIterator[str]:
         while True:
             yield await self._changes.get()
+
+    # -- logs: written in the same CRI format conmon writes, read by the same reader ----------
+
+    def emit(self, pod_id: str, container: str, text: str, stream: str = "stdout", at: datetime | None = None) -> None:
+        """Test hook: the container's process writes lines."""
+        path = self.log_root / pod_id / f"{container}.log"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        stamp = (at or datetime.now(UTC)).isoformat()
+        with path.open("a") as f:
+            for line in text.splitlines():
+                f.write(f"{stamp} {stream} F {line}\n")
+
+    async def read_logs(self, pod_id: str, container: str, query: LogQuery) -> bytes:
+        return logfile.read(self.log_root / pod_id / f"{container}.log", query)
+
+    async def delete_logs(self, pod_id: str) -> None:
+        shutil.rmtree(self.log_root / pod_id, ignore_errors=True)
+
+    # -- exec: ``echo WORDS`` prints, ``cat`` echoes its input, ``false`` exits 1, anything else
+    # runs until its input ends or it is killed ------------------------------------------------
+
+    async def exec_create(self, pod_id: str, container: str, command: list[str], tty: bool) -> str:
+        if self._pod(pod_id).containers[container].state != "running":
+            raise RuntimeFailure(f"container {container} is not running")
+        exec_id = f"exec{next(self._ids)}"
+        self.execs[exec_id] = FakeExec(command=command, tty=tty)
+        return exec_id
+
+    async def exec_start(self, exec_id: str, tty: bool) -> Stream:
+        e = self.execs[exec_id]
+        e.running = True
+        if e.command[0] == "echo":
+            e.output.put_nowait((STDOUT, (" ".join(e.command[1:]) + "\n").encode()))
+            e.finish(0)
+        elif e.command[0] == "false":
+            e.finish(1)
+        return FakeStream(e)
+
+    async def exec_state(self, exec_id: str) -> ExecState | None:
+        e = self.execs.get(exec_id)
+        if e is None:
+            return None
+        return ExecState(running=e.running, exit_code=e.exit_code)
+
+    async def exec_kill(self, exec_id: str) -> None:
+        e = self.execs.get(exec_id)
+        if e is not None and e.running:
+            e.finish(137)
+
+    async def exec_resize(self, exec_id: str, height: int, width: int) -> None:
+        self.execs[exec_id].size = (height, width)
+
+    async def attach(self, pod_id: str, container: str, stdin: bool) -> Stream:
+        e = FakeExec(command=["cat"], tty=stdin)
+        e.running = True
+        self.attached.append((pod_id, container))
+        return FakeStream(e)
+
+    async def resize(self, pod_id: str, container: str, height: int, width: int) -> None:
+        self.sizes[(pod_id, container)] = (height, width)
 
     def _pod(self, pod_id: str) -> FakePod:
         if pod_id not in self.pods:

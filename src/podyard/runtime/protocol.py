@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, Protocol
 
+from podyard.domain.streams import ExecState, LogQuery, Stream
+
 LABEL_MANAGED = "podyard.managed"
 LABEL_POD = "podyard.pod"
 LABEL_CONTAINER = "podyard.container"
@@ -121,3 +123,25 @@ class Runtime(Protocol):
 
     def changes(self) -> AsyncIterator[str]:
         """Ids of pods whose containers changed state, as the runtime reports them."""
+
+    async def delete_logs(self, pod_id: str) -> None:
+        """Forget a deleted pod's logs (remove_pod keeps them, for rebuilds)."""
+
+    async def read_logs(self, pod_id: str, container: str, query: LogQuery) -> bytes: ...
+
+    async def exec_create(self, pod_id: str, container: str, command: list[str], tty: bool) -> str:
+        """Prepare a process in a running container; returns the runtime's exec id."""
+
+    async def exec_start(self, exec_id: str, tty: bool) -> Stream: ...
+
+    async def exec_state(self, exec_id: str) -> ExecState | None: ...
+
+    async def exec_kill(self, exec_id: str) -> None:
+        """End an exec'd process (and what it started), e.g. when its client went away."""
+
+    async def exec_resize(self, exec_id: str, height: int, width: int) -> None: ...
+
+    async def attach(self, pod_id: str, container: str, stdin: bool) -> Stream:
+        """The container's main process output from now on (and its input, if asked)."""
+
+    async def resize(self, pod_id: str, container: str, height: int, width: int) -> None: ...

@@ -5,10 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from podyard.domain.errors import InvalidArgument
 from podyard.domain.regions import Region
+from podyard.services.sessions import Sessions
 from podyard.store.db import Database
+
+if TYPE_CHECKING:
+    from podyard.runtime.protocol import Runtime
 
 
 def utcnow() -> datetime:
@@ -24,6 +29,8 @@ class ServiceContext:
     subnet_prefix: int
     nudge: Callable[[str], None] = lambda _pod_id: None
     now: Callable[[], datetime] = field(default=utcnow)
+    runtime: Runtime | None = None  # set once the runtime is up
+    sessions: Sessions = field(default_factory=Sessions)
 
     def check_region(self, region_id: str) -> None:
         if region_id != self.region.region_id:

@@ -13,11 +13,19 @@ import contextlib
 import hashlib
 import json
 import logging
+import os
+import shutil
+import signal
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-from podyard.runtime.podman.client import LibpodClient, NotFoundInRuntime
+from podyard.domain.streams import LOG_FILE_BYTES, ExecState, LogQuery, Stream
+from podyard.runtime import logfile
+from podyard.runtime.logfile import LogKeeper
+from podyard.runtime.podman.client import API, LibpodClient, NotFoundInRuntime
+from podyard.runtime.podman.hijack import hijack
 from podyard.runtime.protocol import (
     LABEL_CONTAINER,
     LABEL_GENERATION,
@@ -76,9 +84,31 @@ def _time(unix: int | None) -> datetime | None:
     return datetime.fromtimestamp(unix, UTC)
 
 
+def _descendants(pid: int) -> list[int]:
+    """pid and every process below it (host /proc; podyard runs beside its Podman)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+        except (OSError, IndexError, ValueError):
+            continue
+    found, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        found.append(p)
+        todo.extend(children.get(p, []))
+    return found
+
+
 class PodmanRuntime:
-    def __init__(self, client: LibpodClient) -> None:
+    def __init__(self, client: LibpodClient, log_root: Path) -> None:
         self.api = client
+        self.log_root = log_root
+        self.logs = LogKeeper(log_root)
+
+    def log_path(self, pod_id: str, container: str) -> Path:
+        return self.log_root / pod_id / f"{container}.log"
 
     async def ensure_network(self, net: NetworkSpec) -> None:
         if await self.api.exists(f"/networks/{net.name}/exists"):
@@ -138,6 +168,7 @@ class PodmanRuntime:
             raise
 
     async def _create_container(self, pod: PodRun, c: ContainerRun, labels: dict[str, str]) -> None:
+        self.log_path(pod.pod_id, c.name).parent.mkdir(parents=True, exist_ok=True)
         spec: dict[str, Any] = {
             "name": container_name(pod.pod_id, c.name),
             "pod": pod.pod_id,
@@ -147,6 +178,11 @@ class PodmanRuntime:
             "terminal": c.tty,
             "stdin": c.tty,
             "stop_timeout": pod.grace_seconds,
+            "log_configuration": {
+                "driver": "k8s-file",
+                "path": str(self.log_path(pod.pod_id, c.name)),
+                "size": LOG_FILE_BYTES,
+            },
             # Confinement: never privileged; Podman's default capabilities and seccomp
             # profile; no privilege escalation; bounded processes.
             "privileged": False,
@@ -244,6 +280,55 @@ class PodmanRuntime:
     async def list_pods(self) -> list[str]:
         pods = await self.api.json("GET", "/pods/json", params={"filters": _MANAGED})
         return [p["Name"] for p in pods]
+
+    async def delete_logs(self, pod_id: str) -> None:
+        await asyncio.to_thread(shutil.rmtree, self.log_root / pod_id, True)
+
+    async def read_logs(self, pod_id: str, container: str, query: LogQuery) -> bytes:
+        return await asyncio.to_thread(logfile.read, self.log_path(pod_id, container), query)
+
+    async def exec_create(self, pod_id: str, container: str, command: list[str], tty: bool) -> str:
+        spec = {"Cmd": command, "AttachStdin": True, "AttachStdout": True, "AttachStderr": True, "Tty": tty}
+        created = await self.api.json("POST", f"/containers/{container_name(pod_id, container)}/exec", json=spec)
+        return str(created["Id"])
+
+    async def exec_start(self, exec_id: str, tty: bool) -> Stream:
+        return await hijack(self.api.socket_path, f"{API}/exec/{exec_id}/start", {"Detach": False, "Tty": tty}, tty)
+
+    async def exec_state(self, exec_id: str) -> ExecState | None:
+        try:
+            info = await self.api.json("GET", f"/exec/{exec_id}/json")
+        except NotFoundInRuntime:
+            return None
+        running = bool(info.get("Running"))
+        return ExecState(running=running, exit_code=None if running else info.get("ExitCode"))
+
+    async def exec_kill(self, exec_id: str) -> None:
+        try:
+            info = await self.api.json("GET", f"/exec/{exec_id}/json")
+        except NotFoundInRuntime:
+            return
+        pid = info.get("Pid") or 0
+        if info.get("Running") and pid > 0:
+            for p in reversed(await asyncio.to_thread(_descendants, pid)):
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(p, signal.SIGKILL)
+
+    async def exec_resize(self, exec_id: str, height: int, width: int) -> None:
+        await self.api.request("POST", f"/exec/{exec_id}/resize", params={"h": height, "w": width})
+
+    async def attach(self, pod_id: str, container: str, stdin: bool) -> Stream:
+        detail = await self.api.json("GET", f"/containers/{container_name(pod_id, container)}/json")
+        tty = bool(detail["Config"].get("Tty"))
+        query = f"stream=true&stdout=true&stderr=true&logs=false&stdin={'true' if stdin else 'false'}"
+        return await hijack(
+            self.api.socket_path, f"{API}/containers/{container_name(pod_id, container)}/attach?{query}", None, tty
+        )
+
+    async def resize(self, pod_id: str, container: str, height: int, width: int) -> None:
+        await self.api.request(
+            "POST", f"/containers/{container_name(pod_id, container)}/resize", params={"h": height, "w": width}
+        )
 
     async def changes(self) -> AsyncIterator[str]:
         filters = json.dumps({"type": ["container"], "label": [f"{LABEL_MANAGED}=true"]})

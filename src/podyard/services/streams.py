@@ -1,0 +1,150 @@
+"""Logs, exec, attach and TTY resize: use cases that reach a running container.
+
+These functions are async: they wait on the runtime, and on the store through a thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from podyard.domain.errors import FailedPrecondition, NotFound, Unavailable
+from podyard.domain.phases import Phase
+from podyard.domain.records import AccountRecord, ContainerRecord, PodRecord
+from podyard.domain.streams import LogQuery, Stream
+from podyard.runtime.protocol import Runtime, RuntimeFailure
+from podyard.services import pods
+from podyard.services.context import ServiceContext
+from podyard.services.sessions import Session
+
+
+def _runtime(ctx: ServiceContext) -> Runtime:
+    if ctx.runtime is None:
+        raise Unavailable("the runtime is not ready yet; retry")
+    return ctx.runtime
+
+
+async def _container(
+    ctx: ServiceContext, account: AccountRecord, region: str, pod_id: str, name: str
+) -> tuple[PodRecord, ContainerRecord]:
+    return await asyncio.to_thread(pods.describe_container, ctx, account, region, pod_id, name)
+
+
+async def _running(ctx: ServiceContext, account: AccountRecord, region: str, pod_id: str, name: str) -> ContainerRecord:
+    pod, container = await _container(ctx, account, region, pod_id, name)
+    if pod.phase != Phase.RUNNING or container.status.state.kind != "running":
+        state = container.status.state.reason or container.status.state.kind
+        raise FailedPrecondition(
+            f"container {name} of pod {pod_id} is not running (pod {pod.phase}, container {state})"
+        )
+    return container
+
+
+async def get_container_logs(
+    ctx: ServiceContext, account: AccountRecord, region: str, pod_id: str, name: str, query: LogQuery
+) -> str:
+    await _container(ctx, account, region, pod_id, name)
+    data = await _runtime(ctx).read_logs(pod_id, name, query)
+    return data.decode("utf-8", errors="replace")
+
+
+async def exec_create(
+    ctx: ServiceContext, account: AccountRecord, region: str, pod_id: str, name: str, command: list[str], tty: bool
+) -> str:
+    await _running(ctx, account, region, pod_id, name)
+    session = ctx.sessions.open("exec", account.account_id, pod_id, name, tty)
+    try:
+        session.runtime_id = await _runtime(ctx).exec_create(pod_id, name, command, tty)
+    except RuntimeFailure as e:
+        ctx.sessions.end(session)
+        raise FailedPrecondition(f"the exec could not be created: {e.message}") from None
+    return session.session_id
+
+
+async def exec_start(
+    ctx: ServiceContext, account: AccountRecord, region: str, pod_id: str, name: str, exec_id: str
+) -> tuple[Session, Stream]:
+    """The exec's session and its stream, once the runtime's side is established."""
+    session = ctx.sessions.find(exec_id, account.account_id, pod_id, name)
+    if session.started:
+        raise FailedPrecondition(f"exec {exec_id} was started already; create another")
+    await _running(ctx, account, region, pod_id, name)
+    session.started = True
+    try:
+        stream = await _runtime(ctx).exec_start(session.runtime_id, session.tty)
+    except RuntimeFailure as e:
+        ctx.sessions.end(session)
+        raise FailedPrecondition(f"the exec could not be started: {e.message}") from None
+    return session, stream
+
+
+async def attach(
+    ctx: ServiceContext, account: AccountRecord, region: str, pod_id: str, name: str
+) -> tuple[Session, Stream]:
+    container = await _running(ctx, account, region, pod_id, name)
+    tty = bool(container.spec.get("tty"))
+    session = ctx.sessions.open("attach", account.account_id, pod_id, name, tty)
+    session.started = True
+    try:
+        stream = await _runtime(ctx).attach(pod_id, name, stdin=tty)
+    except RuntimeFailure as e:
+        ctx.sessions.end(session)
+        raise FailedPrecondition(f"could not attach: {e.message}") from None
+    return session, stream
+
+
+async def session_ended(ctx: ServiceContext, session: Session, *, abandoned: bool) -> None:
+    """The client is gone or the stream is over; an abandoned exec's process is ended."""
+    try:
+        if abandoned and session.kind == "exec":
+            await _runtime(ctx).exec_kill(session.runtime_id)
+    finally:
+        ctx.sessions.end(session)
+
+
+async def exec_exit_code(
+    ctx: ServiceContext, account: AccountRecord, region: str, pod_id: str, name: str, exec_id: str
+) -> int:
+    await _container(ctx, account, region, pod_id, name)
+    session = ctx.sessions.find(exec_id, account.account_id, pod_id, name)
+    if not session.started:
+        raise FailedPrecondition(f"exec {exec_id} has not been started; execStart runs it")
+    state = await _runtime(ctx).exec_state(session.runtime_id)
+    if state is None:
+        raise NotFound(f"execId: exec {exec_id} is no longer known to the runtime")
+    if state.running or state.exit_code is None:
+        raise FailedPrecondition(f"exec {exec_id} is still running; its exit code is not known yet")
+    return state.exit_code
+
+
+async def resize_tty(
+    ctx: ServiceContext,
+    account: AccountRecord,
+    region: str,
+    pod_id: str,
+    name: str,
+    height: int,
+    width: int,
+    exec_id: str | None,
+) -> None:
+    if exec_id:
+        await _container(ctx, account, region, pod_id, name)
+        session = ctx.sessions.find(exec_id, account.account_id, pod_id, name)
+        if not session.tty:
+            raise FailedPrecondition(f"exec {exec_id} has no TTY to resize (execCreate with tty)")
+        if not session.started:
+            raise FailedPrecondition(f"exec {exec_id} has not been started; resize it once it runs")
+        state = await _runtime(ctx).exec_state(session.runtime_id)
+        if state is None or not state.running:
+            return  # the process is over: there is no terminal left to size (jdc resizes at exit)
+        try:
+            await _runtime(ctx).exec_resize(session.runtime_id, height, width)
+        except RuntimeFailure as e:
+            raise FailedPrecondition(f"the TTY could not be resized: {e.message}") from None
+        return
+    container = await _running(ctx, account, region, pod_id, name)
+    if not container.spec.get("tty"):
+        raise FailedPrecondition(f"container {name} has no TTY (create it with tty); give an execId to size an exec")
+    try:
+        await _runtime(ctx).resize(pod_id, name, height, width)
+    except RuntimeFailure as e:
+        raise FailedPrecondition(f"the TTY could not be resized: {e.message}") from None
