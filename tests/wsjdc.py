@@ -31,12 +31,23 @@ class Received:
 
 def signed_headers(account: Account, url: str, region: str = REGION) -> dict[str, str]:
     headers = {"content-type": "application/json"}
-    Signer(Logger(0)).sign("GET", "pod", region, url, headers, "", Credential(account.access_key, account.secret_key), "")
+    Signer(Logger(0)).sign(
+        "GET", "pod", region, url, headers, "", Credential(account.access_key, account.secret_key), ""
+    )
     return headers
 
 
 class JdcStream:
-    def __init__(self, endpoint: str, account: Account, pod_id: str, container: str, action: str, exec_id: str | None = None, timeout: float = 30) -> None:
+    def __init__(
+        self,
+        endpoint: str,
+        account: Account,
+        pod_id: str,
+        container: str,
+        action: str,
+        exec_id: str | None = None,
+        timeout: float = 30,
+    ) -> None:
         url = f"ws://{endpoint}/v1/regions/{REGION}/pods/{pod_id}/containers/{container}:{action}"
         if exec_id:
             url += f"?execId={exec_id}"

@@ -38,7 +38,14 @@ def test_logs_options(fake_server) -> None:
     assert logs(endTime=lower, startTime=upper, tailLines=1) == "line 5\n"
     assert logs(endTime=lower, tailLines=2, limitBytes=8) == "line 9\no"  # the limit cuts the selection
     assert logs(tailLines=0) == ""
-    for bad in ({"tailLines": -1}, {"sinceSeconds": 0}, {"limitBytes": 4097}, {"limitBytes": 0}, {"startTime": "yesterday"}, {"startTime": lower, "endTime": upper}):
+    for bad in (
+        {"tailLines": -1},
+        {"sinceSeconds": 0},
+        {"limitBytes": 4097},
+        {"limitBytes": 0},
+        {"startTime": "yesterday"},
+        {"startTime": lower, "endTime": upper},
+    ):
         with pytest.raises(JdError) as e:
             jd.call("getContainerLogs", pod_id, "app", **bad)
         assert e.value.code == 400, bad
@@ -84,7 +91,9 @@ def test_exec_refusals(fake_server) -> None:
     with pytest.raises(JdError) as e:
         fake_server.jd(other).call("execGetExitCode", pod_id, "app", exec_id)
     assert e.value.code == 404
-    unsigned = f"ws://{fake_server.endpoint}/v1/regions/cn-north-1/pods/{pod_id}/containers/app:execStart?execId={exec_id}"
+    unsigned = (
+        f"ws://{fake_server.endpoint}/v1/regions/cn-north-1/pods/{pod_id}/containers/app:execStart?execId={exec_id}"
+    )
     with pytest.raises(websocket.WebSocketBadStatusException) as e:
         websocket.create_connection(unsigned, timeout=5)
     assert e.value.status_code == 401
@@ -153,7 +162,10 @@ def test_resize_tty(fake_server) -> None:
     exec_id = jd.call("execCreate", plain, "app", ["sleep", "100"], tty=True)["execId"]
     s = JdcStream(fake_server.endpoint, jd.account, plain, "app", "execStart", exec_id)
     # The jdc CLI sends the container as "containerId" in the body.
-    jd.raw("resizeTTY", {"podId": plain, "containerName": "app", "containerId": "app", "height": 30, "width": 90, "execId": exec_id})
+    jd.raw(
+        "resizeTTY",
+        {"podId": plain, "containerName": "app", "containerId": "app", "height": 30, "width": 90, "execId": exec_id},
+    )
     assert next(e for e in fake_server.runtime.execs.values() if e.tty).size == (30, 90)
     s.close()
     with pytest.raises(JdError) as e:

@@ -57,7 +57,7 @@ def utf8_safe_split(data: bytes) -> int:
         b = data[-i]
         if b & 0xC0 == 0x80:  # a continuation byte: look further back
             continue
-        if b >= 0xC0:  # a lead byte: is its sequence complete?
+        if 0xC0 <= b < 0xF8:  # a lead byte: is its sequence complete?
             needed = 2 if b < 0xE0 else 3 if b < 0xF0 else 4
             return len(data) - i if needed > i else len(data)
         return len(data)

@@ -131,17 +131,26 @@ class LogKeeper:
     def link_of(current: Path) -> Path:
         return current.with_name(f".{current.name}.link")
 
+    def prepare(self, current: Path) -> None:
+        """Make a container's log file and its keeping link before conmon writes to it."""
+        current.parent.mkdir(parents=True, exist_ok=True)
+        current.touch(mode=0o600, exist_ok=True)
+        self.keep_one(current)
+
     def keep(self) -> None:
         for current in self.root.glob("*/*.log"):
-            link = self.link_of(current)
-            try:
-                ino = current.stat().st_ino
-                if link.exists() and link.stat().st_ino != ino:
-                    os.replace(link, current.with_name(current.name + ".1"))
-                if not link.exists():
-                    os.link(current, link)
-            except FileNotFoundError:
-                continue  # the pod went away meanwhile
+            self.keep_one(current)
+
+    def keep_one(self, current: Path) -> None:
+        link = self.link_of(current)
+        try:
+            ino = current.stat().st_ino
+            if link.exists() and link.stat().st_ino != ino:
+                os.replace(link, current.with_name(current.name + ".1"))
+            if not link.exists():
+                os.link(current, link)
+        except FileNotFoundError:
+            return  # the pod went away meanwhile
 
     async def run(self) -> None:
         while True:

@@ -10,7 +10,7 @@ from pydantic import AfterValidator, Field, model_validator
 from podyard.domain import naming
 from podyard.domain.specs.containers import RebuildContainerSpec, ResourceRequestsSpec
 from podyard.domain.specs.pod import Description, PodSpec, _unique_names
-from podyard.domain.specs.wire import Dns1123Label, WireModel
+from podyard.domain.specs.wire import Dns1123Label, Flag, WireModel
 
 MAX_COUNT = 100
 CLIENT_TOKEN_MAX = 64
@@ -117,7 +117,7 @@ class DescribeQuotaQuery(WireModel):
 
 class DeletePodQuery(WireModel):
     # No elastic IP can be associated with a pod yet, so there is none to release either way.
-    delete_primary_network_interface_all_elastic_ip: bool | None = None
+    delete_primary_network_interface_all_elastic_ip: Flag | None = None
 
 
 class EmptyBody(WireModel):

@@ -11,7 +11,7 @@ from pydantic import AfterValidator, AliasChoices, Field, field_validator, model
 from podyard.domain import disks, naming
 from podyard.domain.images import parse_image
 from podyard.domain.resources import ContainerResources, Quantity, parse_cpu_millis, parse_memory_mb
-from podyard.domain.specs.wire import AbsolutePath, Dns1123Label, EnvName, WireModel, total_length
+from podyard.domain.specs.wire import AbsolutePath, Dns1123Label, EnvName, Flag, WireModel, total_length
 
 Seconds = int
 COMMAND_MAX = 256
@@ -125,7 +125,7 @@ class CloudDiskSpec(WireModel):
     size_gb: int | None = Field(None, alias="sizeGB")
     fs_type: Literal["xfs", "ext4"] | None = None
     iops: Annotated[int, Field(ge=1)] | None = None
-    auto_delete: bool | None = None
+    auto_delete: Flag | None = None
 
     @field_validator("name")
     @classmethod
@@ -149,7 +149,7 @@ class CloudDiskSpec(WireModel):
 class VolumeMountSpec(WireModel):
     name: Dns1123Label
     mount_path: Annotated[AbsolutePath, Field(min_length=1, max_length=PATH_MAX)]
-    read_only: bool | None = None
+    read_only: Flag | None = None
 
     @field_validator("mount_path")
     @classmethod
@@ -209,7 +209,7 @@ class _ContainerBase(WireModel):
     env: Annotated[list[EnvSpec], Field(max_length=ENV_MAX), AfterValidator(_unique_env)] | None = None
     image: Annotated[str, AfterValidator(_image)]
     secret: str | None = None
-    tty: bool | None = None
+    tty: Flag | None = None
     working_dir: Annotated[str, Field(max_length=PATH_MAX), AfterValidator(_working_dir)] | None = None
     liveness_probe: ProbeSpec | None = None
     readiness_probe: ProbeSpec | None = None

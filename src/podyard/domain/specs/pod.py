@@ -11,7 +11,7 @@ from podyard.domain import disks, naming
 from podyard.domain.instance_types import INSTANCE_TYPES
 from podyard.domain.resources import resources_error
 from podyard.domain.specs.containers import ContainerSpec
-from podyard.domain.specs.wire import Dns1123Label, Hostname, IPv4, WireModel
+from podyard.domain.specs.wire import Dns1123Label, Flag, Hostname, IPv4, WireModel
 
 DESCRIPTION_MAX = 256
 # Resolver options a Linux resolv.conf knows; only these three take a value.
@@ -81,9 +81,9 @@ class JDCloudVolumeSourceSpec(WireModel):
     disk_type: str | None = None
     size_gb: int | None = Field(None, alias="sizeGB")
     fs_type: Literal["xfs", "ext4"]
-    format_volume: bool | None = None
+    format_volume: Flag | None = None
     iops: Annotated[int, Field(ge=1)] | None = None
-    auto_delete: bool | None = None
+    auto_delete: Flag | None = None
 
     @model_validator(mode="after")
     def _rules(self) -> JDCloudVolumeSourceSpec:
@@ -120,8 +120,8 @@ class ChargeSpec(WireModel):
     charge_mode: Literal["prepaid_by_duration", "postpaid_by_duration"] | None = None
     charge_unit: Literal["month", "year"] | None = None
     charge_duration: int | None = None
-    auto_renew: bool | None = None
-    auto_change_charge_mode: bool | None = None
+    auto_renew: Flag | None = None
+    auto_change_charge_mode: Flag | None = None
     auto_change_charge_mode_date: str | None = None
     buy_scenario: str | None = None
 
@@ -178,7 +178,7 @@ class NetworkInterfaceSpec(WireModel):
 
 
 class NetworkInterfaceAttachmentSpec(WireModel):
-    auto_delete: bool | None = None
+    auto_delete: Flag | None = None
     device_index: int | None = None
     network_interface: NetworkInterfaceSpec
 
@@ -239,8 +239,8 @@ class PodSpec(WireModel):
     secondary_network_interfaces: list | None = None
     user_tags: list[TagSpec] | None = None
     resource_group_id: str | None = None
-    auto_match_image_cache: bool | None = None
-    auto_create_image_cache: bool | None = None
+    auto_match_image_cache: Flag | None = None
+    auto_create_image_cache: Flag | None = None
 
     @field_validator("instance_type")
     @classmethod

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
-from podyard.domain.specs.wire import WireModel
+from podyard.domain.specs.wire import Flag, WireModel
 from podyard.domain.streams import LOG_LIMIT_BYTES, TTY_HEIGHT, TTY_WIDTH
 
 EXEC_COMMAND_MAX = 4096
@@ -23,7 +23,7 @@ def _command(v: list[str]) -> list[str]:
 
 class ExecCreateRequest(WireModel):
     command: Annotated[list[str], AfterValidator(_command)]
-    tty: bool | None = None
+    tty: Flag | None = None
 
 
 class ExecIdQuery(WireModel):

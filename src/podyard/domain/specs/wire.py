@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Annotated, Any, ClassVar, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, ValidationError, model_validator
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
@@ -57,6 +57,15 @@ def _checked(error_of: Callable[[str], str | None]) -> Callable[[str], str]:
 
     return check
 
+
+def _flag(v: Any) -> Any:
+    """The jdc CLI sends boolean options as the strings it was given ("true")."""
+    if isinstance(v, str) and v.lower() in ("true", "false"):
+        return v.lower() == "true"
+    return v
+
+
+Flag = Annotated[bool, BeforeValidator(_flag)]
 
 Dns1123Label = Annotated[str, AfterValidator(_checked(naming.dns1123_label_error))]
 Dns1123Subdomain = Annotated[str, AfterValidator(_checked(naming.dns1123_subdomain_error))]

@@ -168,7 +168,8 @@ class PodmanRuntime:
             raise
 
     async def _create_container(self, pod: PodRun, c: ContainerRun, labels: dict[str, str]) -> None:
-        self.log_path(pod.pod_id, c.name).parent.mkdir(parents=True, exist_ok=True)
+        # conmon appends to an existing log; made here, its first rotation is kept too.
+        self.logs.prepare(self.log_path(pod.pod_id, c.name))
         spec: dict[str, Any] = {
             "name": container_name(pod.pod_id, c.name),
             "pod": pod.pod_id,
