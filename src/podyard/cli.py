@@ -41,7 +41,7 @@ Python SDK (pip install jdcloud-sdk):
   from jdcloud_sdk.services.pod.client.PodClient import PodClient
   client = PodClient(Credential("{ak}", "{sk}"), Config("{ep}", scheme="http"))
 
-jdc CLI (pip install jdcloud-cli==1.2.9):
+jdc CLI (pip install jdcloud-cli==1.2.9 pyyaml==5.3.1):
   jdc configure add --profile podyard --access-key {ak} --secret-key {sk} \\
       --region-id {region} --endpoint {ep} --scheme http
   jdc pod describe-pods

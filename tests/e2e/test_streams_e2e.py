@@ -205,10 +205,30 @@ def test_attach_with_two_clients(podyard: Podyard, image: str) -> None:
 def test_stream_refusals(podyard: Podyard, image: str) -> None:
     import websocket
 
+    from tests.jd import Account
+
     jd, pod_id = sleeper(podyard, image)
     with pytest.raises(websocket.WebSocketBadStatusException) as e:
         JdcStream(podyard.endpoint, jd.account, pod_id, "app", "execStart", "exec-nosuchexec")
     assert e.value.status_code == 404
+    exec_id = jd.call("execCreate", pod_id, "app", ["true"])["execId"]
+    other = Account.from_creds(json.loads(podyard.accounts("create", f"other-{uuid.uuid4().hex[:6]}", "--json")))
+    with pytest.raises(websocket.WebSocketBadStatusException) as e:
+        JdcStream(podyard.endpoint, other, pod_id, "app", "execStart", exec_id)
+    assert e.value.status_code == 404
+    url = f"ws://{podyard.endpoint}/v1/regions/cn-north-1/pods/{pod_id}/containers/app:execStart?execId={exec_id}"
+    with pytest.raises(websocket.WebSocketBadStatusException) as e:
+        websocket.create_connection(url, timeout=5)
+    assert e.value.status_code == 401
+    for h, w in ((9, 80), (24, 1001)):
+        with pytest.raises(JdError) as je:
+            jd.call("resizeTTY", pod_id, "app", h, w)
+        assert je.value.code == 400
+    more = [jd.call("execCreate", pod_id, "app", ["true"])["execId"] for _ in range(7)]  # 8 with the first
+    with pytest.raises(JdError) as je:
+        jd.call("execCreate", pod_id, "app", ["true"])
+    assert je.value.code == 429
+    assert JdcStream(podyard.endpoint, jd.account, pod_id, "app", "execStart", more[0]).read_to_end().closed
     jd.call("stopPod", pod_id)
     wait_phase(jd, pod_id, "stopped")
     with pytest.raises(JdError, match="not running") as je:
