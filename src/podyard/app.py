@@ -24,6 +24,7 @@ from podyard.runtime.protocol import Runtime
 from podyard.services import accounts
 from podyard.services.context import ServiceContext
 from podyard.services.sessions import Sessions, StreamLimits
+from podyard.store.crypto import SecretBox, load_key
 from podyard.store.db import Database
 from podyard.store.observed import ObservedStore
 
@@ -35,6 +36,7 @@ CREDENTIALS_FILE = "admin-credentials.json"
 def service_context(settings: Settings, db: Database) -> ServiceContext:
     return ServiceContext(
         db=db,
+        secret_box=SecretBox(load_key(settings.secret_key, settings.data_dir / "secret.key")),
         region=settings.served_region,
         quota_defaults=settings.quota_defaults(),
         network_pool=settings.network_pool,
@@ -121,7 +123,7 @@ class PodyardApp:
             write_credentials(path, creds)
         self.runtime, self._close_runtime = await self.runtime_factory()
         self.reconciler = Reconciler(
-            ObservedStore(self.db),
+            ObservedStore(self.db, self.ctx.secret_box),
             self.runtime,
             ReconcilerSettings(
                 pids_limit=self.settings.pids_limit,

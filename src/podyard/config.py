@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     quota_container: int = DEFAULT_LIMITS[ResourceType.CONTAINER]
     quota_secret: int = DEFAULT_LIMITS[ResourceType.SECRET]
     insecure_registries: list[str] = Field(default_factory=list)
+    # base64 of 32 bytes; without it, DATA_DIR/secret.key is made on first start.
+    secret_key: str | None = None
     restart_backoff_seconds: float = 1.0
     restart_backoff_max_seconds: float = 300.0
     resync_seconds: float = 10.0

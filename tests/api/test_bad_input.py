@@ -71,7 +71,7 @@ CASES: list[tuple[str, Callable[[Jd], tuple[str, dict[str, Any]]], int, str]] = 
         "sizeGB",
     ),
     ("tty wrong type", lambda jd: ("createPods", body(jd, **{C + "tty": 1})), 400, "tty"),
-    ("secret not yet", lambda jd: ("createPods", body(jd, **{C + "secret": "s"})), 400, "secret"),
+    ("secret unknown", lambda jd: ("createPods", body(jd, **{C + "secret": "nosuch"})), 404, "containers[0].secret"),
     (
         "volumes eight",
         lambda jd: (

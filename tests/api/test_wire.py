@@ -99,12 +99,10 @@ def test_routing_errors(fake_server) -> None:
 
 def test_actions_not_served_yet_fail_loudly(fake_server) -> None:
     jd = fake_server.jd()
-    with pytest.raises(JdError) as e:
-        jd.call("describeSecrets")
-    assert (e.value.code, e.value.status) == (501, "NOT_IMPLEMENTED")
-    with pytest.raises(JdError) as e:
-        jd.call("describePodTemplates")
-    assert e.value.code == 501
+    for action in ("describePodTemplates", "describeImageCaches"):
+        with pytest.raises(JdError) as e:
+            jd.call(action)
+        assert (e.value.code, e.value.status) == (501, "NOT_IMPLEMENTED")
 
 
 def test_huge_body_is_refused_before_anything(fake_server) -> None:

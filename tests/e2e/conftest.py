@@ -43,15 +43,25 @@ def unmount_under(path: Path) -> None:
 
 
 class Registry:
-    def __init__(self, root: Path) -> None:
+    """Debian's docker-registry (CNCF distribution) on 127.0.0.1; with ``user`` and
+    ``password``, behind htpasswd basic auth."""
+
+    def __init__(self, root: Path, user: str | None = None, password: str | None = None) -> None:
         need("docker-registry")
         self.root = root
         self.port = free_port()
         self.address = f"127.0.0.1:{self.port}"
+        self.creds = f"{user}:{password}" if user else None
+        auth = ""
+        if user and password:
+            need("htpasswd")
+            line = subprocess.run(["htpasswd", "-Bbn", user, password], capture_output=True, text=True, check=True)
+            (root / "htpasswd").write_text(line.stdout)
+            auth = f"auth:\n  htpasswd:\n    realm: podyard-tests\n    path: {root / 'htpasswd'}\n"
         config = root / "config.yml"
         config.write_text(
             f"version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {root / 'data'}\n"
-            f"http:\n  addr: {self.address}\nlog:\n  level: warn\n"
+            f"http:\n  addr: {self.address}\nlog:\n  level: warn\n{auth}"
         )
         self.proc = subprocess.Popen(
             ["docker-registry", "serve", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
@@ -59,7 +69,7 @@ class Registry:
         deadline = time.monotonic() + 20
         while True:
             try:
-                if requests.get(f"http://{self.address}/v2/", timeout=1).status_code == 200:
+                if requests.get(f"http://{self.address}/v2/", timeout=1).status_code in (200, 401):
                     break
             except requests.ConnectionError:
                 pass
@@ -67,7 +77,7 @@ class Registry:
                 raise RuntimeError("the test registry did not start")
             time.sleep(0.1)
 
-    def push_busybox(self, scratch: Path) -> str:
+    def push_busybox(self, scratch: Path, repository: str = "test/busybox:latest") -> str:
         """Build an image from Debian's busybox-static and push it: returns its reference."""
         need("podman")
         rootfs = scratch / "rootfs"
@@ -83,14 +93,17 @@ class Registry:
         store = PodmanService(scratch / "podman")
         store.write_config()
         podman = ["podman", *store.global_args()]
-        ref = f"{self.address}/test/busybox:latest"
+        ref = f"{self.address}/{repository}"
         subprocess.run(
             [*podman, "import", "--change", 'CMD ["/bin/sh"]', str(tar), ref],
             check=True,
             env=store.env,
             capture_output=True,
         )
-        subprocess.run([*podman, "push", "--tls-verify=false", ref], check=True, env=store.env, capture_output=True)
+        creds = ["--creds", self.creds] if self.creds else []
+        subprocess.run(
+            [*podman, "push", "--tls-verify=false", *creds, ref], check=True, env=store.env, capture_output=True
+        )
         return ref
 
     def stop(self) -> None:
@@ -101,14 +114,14 @@ class Registry:
 class Podyard:
     """A ``podyard serve`` process; it can be stopped and started again on the same data."""
 
-    def __init__(self, data_dir: Path, registry: Registry) -> None:
+    def __init__(self, data_dir: Path, registries: list[Registry]) -> None:
         self.data_dir = data_dir
         self.port = free_port()
         self.endpoint = f"127.0.0.1:{self.port}"
         self.env = {
             **os.environ,
             "PODYARD_NETWORK_POOL": NETWORK_POOL,
-            "PODYARD_INSECURE_REGISTRIES": json.dumps([registry.address]),
+            "PODYARD_INSECURE_REGISTRIES": json.dumps([r.address for r in registries]),
             "PODYARD_RESTART_BACKOFF_SECONDS": "0.5",
             "PODYARD_RESYNC_SECONDS": "2",
             "PODYARD_LOG_LEVEL": "info",
@@ -197,6 +210,25 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
     reg.stop()
 
 
+PRIVATE_USER, PRIVATE_PASSWORD = "alice", "pw-" + os.urandom(6).hex()
+
+
+@pytest.fixture(scope="session")
+def private_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
+    reg = Registry(tmp_path_factory.mktemp("private-registry"), PRIVATE_USER, PRIVATE_PASSWORD)
+    yield reg
+    reg.stop()
+
+
+@pytest.fixture(scope="session")
+def private_image(private_registry: Registry, tmp_path_factory: pytest.TempPathFactory) -> str:
+    scratch = tmp_path_factory.mktemp("private-image")
+    try:
+        return private_registry.push_busybox(scratch, "team/private:1")
+    finally:
+        unmount_under(scratch)
+
+
 @pytest.fixture(scope="session")
 def image(registry: Registry, tmp_path_factory: pytest.TempPathFactory) -> str:
     scratch = tmp_path_factory.mktemp("image")
@@ -207,8 +239,10 @@ def image(registry: Registry, tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @pytest.fixture(scope="session")
-def podyard(registry: Registry, image: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Podyard]:
-    server = Podyard(tmp_path_factory.mktemp("podyard") / "data", registry)
+def podyard(
+    registry: Registry, private_registry: Registry, image: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Podyard]:
+    server = Podyard(tmp_path_factory.mktemp("podyard") / "data", [registry, private_registry])
     server.start()
     try:
         yield server

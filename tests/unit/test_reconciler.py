@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from podyard.control.reconciler import Reconciler, ReconcilerSettings
 from podyard.domain.records import AccountRecord, NetworkRecord, PodRecord
@@ -20,6 +21,7 @@ from podyard.runtime.fake import FakeRuntime
 from podyard.runtime.protocol import PodRun
 from podyard.services import accounts, pods
 from podyard.services.context import ServiceContext
+from podyard.store.crypto import SecretBox
 from podyard.store.db import Database
 from podyard.store.observed import ObservedStore
 
@@ -30,6 +32,7 @@ class World:
         self.db.migrate()
         self.ctx = ServiceContext(
             self.db,
+            SecretBox(AESGCM.generate_key(bit_length=256)),
             region_with_default_azs("cn-north-1"),
             {"pod": 50, "container": 100, "secret": 5},
             "10.250.0.0/16",
@@ -38,7 +41,9 @@ class World:
         self.account, self.net = accounts.create_account(self.ctx, "t")
         self.runtime = FakeRuntime()
         self.rec = Reconciler(
-            ObservedStore(self.db), self.runtime, ReconcilerSettings(backoff_initial=0.05, backoff_cap=0.2)
+            ObservedStore(self.db, self.ctx.secret_box),
+            self.runtime,
+            ReconcilerSettings(backoff_initial=0.05, backoff_cap=0.2),
         )
 
     def create(
@@ -225,7 +230,7 @@ def await_run(w: World, pod_id: str) -> PodRun:
     from podyard.control.podrun import pod_run
 
     pod = w.pod(pod_id)
-    subnet = ObservedStore(w.db).subnet(pod.subnet_id)
+    subnet = ObservedStore(w.db, w.ctx.secret_box).subnet(pod.subnet_id)
     assert subnet is not None
     return pod_run(pod, subnet, 1024)
 
@@ -291,7 +296,7 @@ def test_a_stale_observation_does_not_override_a_new_intent(w: World) -> None:
         pods.stop_pod(w.ctx, w.account, "cn-north-1", pod_id)  # arrives while a pass holds `before`
         from podyard.store.pods import Observation
 
-        wrote = ObservedStore(w.db).save(
+        wrote = ObservedStore(w.db, w.ctx.secret_box).save(
             pod_id, before.intent_version, Observation("running", None, None, (), (), None, None, 1)
         )
         assert wrote is False
@@ -315,3 +320,28 @@ def test_a_container_that_ends_at_once_is_restarted_under_always(w: World) -> No
     w.run(go())
     assert w.state(pod_id).restart_count == 1
     assert w.pod(pod_id).phase == "running"
+
+
+def test_each_account_and_credential_fetch_an_image_once(w: World) -> None:
+    from podyard.services.accounts import create_account
+
+    mine = w.create("mine", count=2, image="127.0.0.1:1/shared:1")
+    other_account, other_net = create_account(w.ctx, "other")
+    theirs = pods.create_pods(
+        w.ctx,
+        other_account,
+        "cn-north-1",
+        parse_body(
+            CreatePodsRequest,
+            body_for(other_account, other_net, "theirs", "Always", ["sleep", "1"], 1, "127.0.0.1:1/shared:1"),
+        ),
+    )
+
+    async def go() -> None:
+        for p in (*mine, *theirs):
+            await w.rec.reconcile(p)
+
+    w.run(go())
+    # Present after the first pull, the image is fetched once more: to check the second
+    # account may have it, not to serve the first account's second pod.
+    assert w.runtime.pulls.count("127.0.0.1:1/shared:1") == 2

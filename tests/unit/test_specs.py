@@ -157,7 +157,7 @@ BAD: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
     ("systemDisk fsType", _set(f"{C0}.systemDisk", {"diskType": "ssd.gp1", "sizeGB": 20, "fsType": "btrfs"}), "fsType"),
     ("systemDisk existing volume", _set(f"{C0}.systemDisk", {"volumeId": "vol-1"}), "volumeId"),
     ("local disk with size", _set(f"{C0}.systemDisk", {"category": "local", "sizeGB": 20}), "systemDisk"),
-    ("secret not yet", _set(f"{C0}.secret", "my-secret"), "containers[0].secret"),
+    ("secret empty name", _set(f"{C0}.secret", ""), "containers[0].secret"),
     ("probe not yet", _set(f"{C0}.livenessProbe", {"tcpSocket": {"port": 80}}), "livenessProbe"),
     (
         "probe two handlers",

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from podyard.api import pods, streams
+from podyard.api import pods, secrets, streams
 from podyard.api.call import Call
 from podyard.domain.errors import NotImplementedAction
 
@@ -103,10 +103,10 @@ POD_ROUTES: list[Route] = [
     _r("GET", f"{CONTAINER}:execGetExitCode", streams.exec_get_exit_code),
     _ws(f"{CONTAINER}:attach", streams.attach),
     _r("POST", f"{CONTAINER}:resizeTTY", streams.resize_tty, "resizeTTY"),
-    _later("POST", "/regions/{regionId}/secrets", "createSecret", "registry secrets arrive later"),
-    _later("GET", "/regions/{regionId}/secrets", "describeSecrets", "registry secrets arrive later"),
-    _later("GET", "/regions/{regionId}/secrets/{name}", "describeSecret", "registry secrets arrive later"),
-    _later("DELETE", "/regions/{regionId}/secrets/{name}", "deleteSecret", "registry secrets arrive later"),
+    _r("POST", "/regions/{regionId}/secrets", secrets.create_secret),
+    _r("GET", "/regions/{regionId}/secrets", secrets.describe_secrets),
+    _r("GET", "/regions/{regionId}/secrets/{name}", secrets.describe_secret),
+    _r("DELETE", "/regions/{regionId}/secrets/{name}", secrets.delete_secret),
     *(
         _later(method, template, action, "not offered")
         for method, template, action in (

@@ -32,9 +32,11 @@ from podyard.control.status import (
     start_error,
     state_of,
 )
+from podyard.domain.images import DEFAULT_TAG
 from podyard.domain.network import gateway_of
 from podyard.domain.phases import Desired, Phase
 from podyard.domain.records import PodRecord
+from podyard.domain.secrets import RegistryAuth
 from podyard.domain.status import CREATING, ContainerState, ContainerStatus
 from podyard.runtime.protocol import (
     ContainerRun,
@@ -51,6 +53,7 @@ log = logging.getLogger(__name__)
 
 # A container that ran this long before it crashed starts a new back-off streak.
 BACKOFF_RESET_SECONDS = 600
+LATEST_RECHECK_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,7 @@ class Reconciler:
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._image_locks: dict[str, asyncio.Lock] = {}
+        self._checked_images: dict[tuple[str, str, RegistryAuth | None], float] = {}
         self._create_slots = asyncio.Semaphore(settings.create_concurrency)
         self._background: list[asyncio.Task[None]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -239,11 +243,21 @@ class Reconciler:
             await self._drive_stopped(pod, obs, fresh)
         return True
 
-    async def _ensure_image(self, ref: str) -> None:
-        lock = self._image_locks.setdefault(ref, asyncio.Lock())
-        async with lock:  # one pull serves every pod waiting for the image
-            if not await self.runtime.has_image(ref):
-                await self.runtime.pull_image(ref)
+    async def _ensure_image(self, account_id: str, ref: str, auth: RegistryAuth | None) -> None:
+        """Pull policy: the first use of an image by an account with given credentials (or
+        none) since podyard started fetches it from the registry with them, so no one runs
+        a private image someone else was allowed to pull; after that, a present image is
+        used as it is, but a ``latest`` tag is re-resolved once it is over a minute old."""
+        key = (account_id, ref, auth)
+        async with self._image_locks.setdefault(ref, asyncio.Lock()):  # one pull serves every waiting pod
+            loop = asyncio.get_running_loop()
+            checked = self._checked_images.get(key)
+            floating = ref.endswith(":" + DEFAULT_TAG) and "@" not in ref
+            fresh = checked is not None and not (floating and loop.time() - checked > LATEST_RECHECK_SECONDS)
+            if fresh and await self.runtime.has_image(ref):
+                return
+            await self.runtime.pull_image(ref, auth)
+            self._checked_images[key] = loop.time()
 
     async def _materialize(self, pod: PodRecord, obs: PodObservation | None) -> PodObservation | None:
         """Create the pod's current generation in the runtime; None if that failed
@@ -259,9 +273,18 @@ class Reconciler:
         run = pod_run(pod, subnet, self.settings.pids_limit)
         async with self._create_slots:
             pull_errors: dict[str, str] = {}
-            for ref in dict.fromkeys(c.image for c in run.containers):
+            images: dict[str, str | None] = {}
+            for record, spec in zip(pod.containers, run.containers, strict=True):
+                images.setdefault(spec.image, record.spec.get("secret"))
+            for ref, secret in images.items():
+                auth = None
+                if secret:
+                    auth = await asyncio.to_thread(self.store.registry_auth, pod.account_id, pod.region, secret)
+                    if auth is None:
+                        pull_errors[ref] = f"the secret {secret} this container pulls with does not exist any more"
+                        continue
                 try:
-                    await self._ensure_image(ref)
+                    await self._ensure_image(pod.account_id, ref, auth)
                 except ImagePullFailure as e:
                     pull_errors[ref] = e.message
             create_error = None

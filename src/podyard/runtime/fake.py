@@ -2,7 +2,8 @@
 
 Never used to run a user's pod: end-to-end tests and ``podyard serve`` use Podman.
 Containers run the moment they start and end with 143 when stopped; an image
-whose reference contains ``unpullable`` cannot be pulled.
+whose reference contains ``unpullable`` cannot be pulled, one with ``private`` only
+with the password ``right``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+from podyard.domain.secrets import RegistryAuth
 from podyard.domain.streams import STDOUT, ExecState, LogQuery, Stream
 from podyard.runtime import logfile
 from podyard.runtime.protocol import (
@@ -76,6 +78,7 @@ class FakeRuntime:
         self.images: set[str] = set()
         self.networks: dict[str, NetworkSpec] = {}
         self.pulls: list[str] = []
+        self.pull_auth: list[RegistryAuth | None] = []
         # Test hook: containers (by name) whose process ends at once with this code.
         self.exit_at_start: dict[str, int] = {}
         self._changes: asyncio.Queue[str] = asyncio.Queue()
@@ -91,10 +94,13 @@ class FakeRuntime:
     async def has_image(self, ref: str) -> bool:
         return ref in self.images
 
-    async def pull_image(self, ref: str) -> None:
+    async def pull_image(self, ref: str, auth: RegistryAuth | None) -> None:
         self.pulls.append(ref)
+        self.pull_auth.append(auth)
         if "unpullable" in ref:
             raise ImagePullFailure(f"initializing source docker://{ref}: manifest unknown")
+        if "private" in ref and (auth is None or auth.password != "right"):
+            raise ImagePullFailure(f"reading manifest of {ref}: unauthorized: authentication required")
         self.images.add(ref)
 
     async def create_pod(self, pod: PodRun) -> None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, Protocol
 
+from podyard.domain.secrets import RegistryAuth
 from podyard.domain.streams import ExecState, LogQuery, Stream
 
 LABEL_MANAGED = "podyard.managed"
@@ -99,7 +100,9 @@ class Runtime(Protocol):
 
     async def has_image(self, ref: str) -> bool: ...
 
-    async def pull_image(self, ref: str) -> None: ...
+    async def pull_image(self, ref: str, auth: RegistryAuth | None) -> None:
+        """Fetch the image from its registry (with these credentials, if any), even if it
+        is present: that re-resolves its tag and checks the caller may have it."""
 
     async def create_pod(self, pod: PodRun) -> None:
         """Create the pod and its containers, started by nothing: start_pod runs them."""

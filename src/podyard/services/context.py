@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from podyard.domain.errors import InvalidArgument
 from podyard.domain.regions import Region
 from podyard.services.sessions import Sessions
+from podyard.store.crypto import SecretBox
 from podyard.store.db import Database
 
 if TYPE_CHECKING:
@@ -23,6 +24,7 @@ def utcnow() -> datetime:
 @dataclass
 class ServiceContext:
     db: Database
+    secret_box: SecretBox
     region: Region
     quota_defaults: dict[str, int]
     network_pool: str

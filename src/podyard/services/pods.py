@@ -33,6 +33,7 @@ from podyard.domain.specs.containers import ResourceRequestsSpec
 from podyard.domain.status import Condition, ContainerStatus
 from podyard.services.context import ServiceContext
 from podyard.services.quotas import limit_of
+from podyard.services.secrets import check_container_secrets
 from podyard.store import accounts, networks, pods
 from podyard.store.pods import PodFilter
 
@@ -89,6 +90,7 @@ def create_pods(ctx: ServiceContext, account: AccountRecord, region: str, req: C
                         f"{NIC}.securityGroups: security group {g} is not in the subnet's VPC {subnet.vpc_id}"
                     )
 
+            check_container_secrets(s, ctx, account.account_id, region, spec.containers, "podSpec.containers")
             used_pods, used_containers = pods.usage(s, account.account_id, region)
             overrides = accounts.quota_overrides(s, account.account_id, region)
             check_quota(ResourceType.POD, limit_of(ctx, overrides, ResourceType.POD), used_pods, req.max_count)
@@ -346,6 +348,7 @@ def rebuild_pod(ctx: ServiceContext, account: AccountRecord, region: str, pod_id
                 if m.name not in volumes:
                     raise InvalidArgument(f"containers[{i}].volumeMounts: the pod has no volume {m.name!r}")
             given = _dump(c)
+            check_container_secrets(s, ctx, account.account_id, region, [c], f"containers[{i}]")
             kept = {k: v for k, v in current[c.name].items() if k not in REBUILT_FIELDS}
             new_specs[c.name] = {**kept, **{k: v for k, v in given.items() if k in REBUILT_FIELDS}}
         pods.replace_container_specs(s, pod_id, new_specs)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from podyard.domain.quotas import ResourceType
 from podyard.domain.records import AccountRecord
 from podyard.services.context import ServiceContext
-from podyard.store import accounts, pods
+from podyard.store import accounts, pods, secrets
 
 
 def limit_of(ctx: ServiceContext, overrides: dict[str, int], resource: ResourceType) -> int:
@@ -17,10 +17,9 @@ def describe_quota(ctx: ServiceContext, account: AccountRecord, region: str, res
     ctx.check_region(region)
     with ctx.db.read() as s:
         overrides = accounts.quota_overrides(s, account.account_id, region)
-        used_pods, used_containers = pods.usage(s, account.account_id, region)
-    used = {
-        ResourceType.POD: used_pods,
-        ResourceType.CONTAINER: used_containers,
-        ResourceType.SECRET: 0,  # createSecret is not served yet, so no account has a secret
-    }[resource]
+        if resource == ResourceType.SECRET:
+            used = secrets.count(s, account.account_id, region)
+        else:
+            used_pods, used_containers = pods.usage(s, account.account_id, region)
+            used = used_pods if resource == ResourceType.POD else used_containers
     return limit_of(ctx, overrides, resource), used

@@ -3,14 +3,29 @@
 from __future__ import annotations
 
 from podyard.domain.records import PodRecord, SubnetRecord
-from podyard.store import networks, pods
+from podyard.domain.secrets import RegistryAuth, decode_value, registry_host
+from podyard.store import networks, pods, secrets
+from podyard.store.crypto import SecretBox
 from podyard.store.db import Database
 from podyard.store.pods import Observation
 
 
 class ObservedStore:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, box: SecretBox) -> None:
         self.db = db
+        self.box = box
+
+    def registry_auth(self, account_id: str, region: str, secret: str) -> RegistryAuth | None:
+        """The credentials a container pulls its image with (None if the secret is gone)."""
+        with self.db.read() as s:
+            found = secrets.get(s, self.box, account_id, region, secret)
+        if found is None:
+            return None
+        return RegistryAuth(
+            server=registry_host(decode_value(found.data["server"])),
+            username=decode_value(found.data["username"]),
+            password=decode_value(found.data["password"]),
+        )
 
     def pod(self, pod_id: str) -> PodRecord | None:
         with self.db.read() as s:

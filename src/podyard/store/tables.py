@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -158,6 +158,19 @@ class IpAllocation(Base):
     subnet_id: Mapped[str] = mapped_column(ForeignKey("subnets.subnet_id"), primary_key=True)
     address: Mapped[str] = mapped_column(String(64), primary_key=True)
     pod_id: Mapped[str] = mapped_column(String(32), index=True)
+
+
+class Secret(Base):
+    """A registry secret; its data is sealed (authenticated encryption, see store/crypto.py)."""
+
+    __tablename__ = "secrets"
+
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.account_id"), primary_key=True)
+    region: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(253), primary_key=True)
+    secret_type: Mapped[str] = mapped_column(String(32))
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime]
 
 
 class ClientToken(Base):

@@ -198,7 +198,6 @@ class _ContainerBase(WireModel):
     """What createPods' ContainerSpec and rebuildPod's RebuildContainerSpec share."""
 
     unsupported = {
-        "secret": "registry secrets arrive with createSecret",
         "liveness_probe": "probes are not run yet",
         "readiness_probe": "probes are not run yet",
     }
@@ -208,7 +207,7 @@ class _ContainerBase(WireModel):
     args: Annotated[list[str], AfterValidator(total_length(ARGS_MAX, "args"))] | None = None
     env: Annotated[list[EnvSpec], Field(max_length=ENV_MAX), AfterValidator(_unique_env)] | None = None
     image: Annotated[str, AfterValidator(_image)]
-    secret: str | None = None
+    secret: Annotated[str, Field(min_length=1, max_length=253)] | None = None
     tty: Flag | None = None
     working_dir: Annotated[str, Field(max_length=PATH_MAX), AfterValidator(_working_dir)] | None = None
     liveness_probe: ProbeSpec | None = None

@@ -9,6 +9,7 @@ podyard's labels, so podyard recognises its own and touches nothing else.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import hashlib
 import json
@@ -21,6 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from podyard.domain.secrets import RegistryAuth
 from podyard.domain.streams import LOG_FILE_BYTES, ExecState, LogQuery, Stream
 from podyard.runtime import logfile
 from podyard.runtime.logfile import LogKeeper
@@ -133,9 +135,14 @@ class PodmanRuntime:
     async def has_image(self, ref: str) -> bool:
         return await self.api.exists(f"/images/{ref}/exists")
 
-    async def pull_image(self, ref: str) -> None:
+    async def pull_image(self, ref: str, auth: RegistryAuth | None) -> None:
+        headers = {}
+        if auth is not None:
+            config = {"username": auth.username, "password": auth.password, "serveraddress": auth.server}
+            headers["X-Registry-Auth"] = base64.urlsafe_b64encode(json.dumps(config).encode()).decode()
         error = None
-        async for event in self.api.stream_lines("POST", "/images/pull", params={"reference": ref, "quiet": "true"}):
+        params = {"reference": ref, "quiet": "true", "policy": "always"}
+        async for event in self.api.stream_lines("POST", "/images/pull", params=params, headers=headers):
             if event.get("error"):
                 error = str(event["error"]).strip()
         if error:
