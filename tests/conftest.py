@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -19,13 +18,8 @@ from podyard.app import PodyardApp, fake_runtime
 from podyard.config import Settings
 from podyard.runtime.fake import FakeRuntime
 from podyard.services import accounts
+from tests.harness import free_port
 from tests.jd import Account, Jd
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

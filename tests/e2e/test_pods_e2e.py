@@ -13,7 +13,7 @@ from jdcloud_sdk.services.pod.models.HostAliasSpec import HostAliasSpec
 from jdcloud_sdk.services.pod.models.PodDnsConfigOptionSpec import PodDnsConfigOptionSpec
 from jdcloud_sdk.services.pod.models.RebuildContainerSpec import RebuildContainerSpec
 
-from tests.e2e.conftest import Podyard, wait_for, wait_phase
+from tests.harness import Podyard, wait_for, wait_phase
 from tests.jd import JdError, container, pod_spec
 
 pytestmark = pytest.mark.e2e

@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from tests.e2e.conftest import Podyard, wait_for, wait_phase
+from tests.harness import Podyard, wait_for, wait_phase
 from tests.jd import container, pod_spec
 
 pytestmark = pytest.mark.e2e

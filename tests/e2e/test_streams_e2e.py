@@ -15,7 +15,7 @@ from pathlib import Path
 import pexpect
 import pytest
 
-from tests.e2e.conftest import Podyard, wait_for, wait_phase
+from tests.harness import Podyard, wait_for, wait_phase
 from tests.jd import Jd, JdError, container, pod_spec
 from tests.wsjdc import JdcStream
 
