@@ -56,6 +56,7 @@ class Registry:
 
     def __init__(self, root: Path, user: str | None = None, password: str | None = None) -> None:
         need("docker-registry")
+        root.mkdir(parents=True, exist_ok=True)
         self.root = root
         self.port = free_port()
         self.address = f"127.0.0.1:{self.port}"
@@ -88,6 +89,7 @@ class Registry:
     def push_busybox(self, scratch: Path, repository: str = "test/busybox:latest") -> str:
         """Build an image from Debian's busybox-static and push it: returns its reference."""
         need("podman")
+        scratch.mkdir(parents=True, exist_ok=True)
         rootfs = scratch / "rootfs"
         (rootfs / "bin").mkdir(parents=True)
         for d in ("etc", "tmp", "proc", "sys", "dev", "root"):

@@ -116,7 +116,7 @@ class PodyardApp:
     async def startup(self) -> None:
         loop = asyncio.get_running_loop()
         loop.set_default_executor(concurrent.futures.ThreadPoolExecutor(max_workers=32, thread_name_prefix="podyard"))
-        account, network, _ = await asyncio.to_thread(accounts.first_account, self.ctx)
+        account, network, _ = await self.db.run(accounts.first_account, self.ctx)
         creds = credentials(account, network, self.settings)
         path = self.settings.data_dir / CREDENTIALS_FILE
         if not path.exists() or json.loads(path.read_text()) != creds:

@@ -3,9 +3,9 @@ Errors are rendered here and nowhere else."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+import orjson
 from starlette.responses import Response
 
 from podyard.domain.errors import ApiError
@@ -14,7 +14,7 @@ REQUEST_ID_HEADER = "x-jdcloud-request-id"
 
 
 def _json(body: dict[str, Any]) -> bytes:
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    return orjson.dumps(body)
 
 
 def ok(request_id: str, result: Any) -> Response:

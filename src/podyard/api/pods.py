@@ -34,7 +34,7 @@ async def create_pods(call: Call) -> Any:
 
 async def describe_pod(call: Call) -> Any:
     parse_query(EmptyBody, call.query)
-    pod = await call.run(pods.describe_pod, call.account, call.region, call.path["podId"])
+    pod = await call.read(pods.describe_pod, call.account, call.region, call.path["podId"])
     return {"pod": views.pod(pod, call.account.in_arrears, call.ctx.now())}
 
 
@@ -42,7 +42,7 @@ async def describe_pods(call: Call) -> Any:
     q = parse_query(DescribePodsQuery, call.query)
     flt = pods.pod_filter(q.filters, q.tags)
     number, size = q.page_number or 1, q.page_size or DEFAULT_PAGE_SIZE
-    found, total = await call.run(pods.describe_pods, call.account, call.region, number, size, flt)
+    found, total = await call.read(pods.describe_pods, call.account, call.region, number, size, flt)
     now = call.ctx.now()
     return {"pods": [views.pod(p, call.account.in_arrears, now) for p in found], "totalCount": total}
 
@@ -51,7 +51,7 @@ async def describe_pods_status(call: Call) -> Any:
     q = parse_query(DescribePodsStatusQuery, call.query)
     flt = pods.pod_filter(q.filters, allow_ag=True)
     number, size = q.page_number or 1, q.page_size or DEFAULT_PAGE_SIZE
-    found, total = await call.run(pods.describe_pods, call.account, call.region, number, size, flt)
+    found, total = await call.read(pods.describe_pods, call.account, call.region, number, size, flt)
     return {"podsStatus": [views.brief_status(p) for p in found], "totalCount": total}
 
 

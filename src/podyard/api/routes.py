@@ -7,6 +7,7 @@ serve yet answer 501, loudly, never a fake success.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -27,21 +28,12 @@ class Route:
     action: str
     websocket: bool = False  # the handler takes (call, websocket) after an upgrade
 
-    @property
+    @functools.cached_property
     def pattern(self) -> re.Pattern[str]:
-        return _compile(self.template)
-
-
-_cache: dict[str, re.Pattern[str]] = {}
-
-
-def _compile(template: str) -> re.Pattern[str]:
-    """``/regions/{regionId}/pods/{podId}:startPod`` → a regex; a parameter holds no '/' or ':'."""
-    if template not in _cache:
-        parts = re.split(r"\{(\w+)\}", template)
+        """``/regions/{regionId}/pods/{podId}:startPod`` → a regex; a parameter holds no '/' or ':'."""
+        parts = re.split(r"\{(\w+)\}", self.template)
         regex = "".join(re.escape(p) if i % 2 == 0 else f"(?P<{p}>[^/:]+)" for i, p in enumerate(parts))
-        _cache[template] = re.compile(f"^/v1{regex}$")
-    return _cache[template]
+        return re.compile(f"^/v1{regex}$")
 
 
 def _not_yet(action: str, arrives: str) -> Handler:

@@ -108,7 +108,7 @@ class Reconciler:
     async def adopt(self) -> None:
         """After a start of podyard: remove what no stored pod owns (an interrupted create
         or delete), and reconcile every stored pod, re-adopting what runs."""
-        known = set(await asyncio.to_thread(self.store.pod_ids))
+        known = set(await self.store.db.run(self.store.pod_ids))
         try:
             present = await self.runtime.list_pods()
         except RuntimeFailure as e:
@@ -194,7 +194,7 @@ class Reconciler:
         while True:
             await asyncio.sleep(self.settings.resync_seconds)
             try:
-                for pod_id in await asyncio.to_thread(self.store.pod_ids):
+                for pod_id in await self.store.db.run(self.store.pod_ids):
                     self.nudge(pod_id)
             except Exception:
                 log.exception("resync failed")
@@ -210,7 +210,7 @@ class Reconciler:
 
     async def reconcile(self, pod_id: str) -> bool:
         """One pass over a pod; False once the pod is gone for good."""
-        pod = await asyncio.to_thread(self.store.pod, pod_id)
+        pod = await self.store.db.run(self.store.pod, pod_id)
         if pod is None:
             await self.runtime.remove_pod(pod_id)
             self._forget(pod_id)
@@ -221,7 +221,7 @@ class Reconciler:
             if obs is not None:
                 await self.runtime.stop_pod(pod_id, pod.grace_seconds)
                 await self.runtime.remove_pod(pod_id)
-            if await asyncio.to_thread(self.store.forget, pod_id, pod.intent_version):
+            if await self.store.db.run(self.store.forget, pod_id, pod.intent_version):
                 await self.runtime.delete_logs(pod_id)
                 self._forget(pod_id)
                 return False
@@ -267,7 +267,7 @@ class Reconciler:
         if wait is not None:
             self.nudge(pod.pod_id, wait)
             return None
-        subnet = await asyncio.to_thread(self.store.subnet, pod.subnet_id)
+        subnet = await self.store.db.run(self.store.subnet, pod.subnet_id)
         if subnet is None:
             raise RuntimeFailure(f"subnet {pod.subnet_id} of pod {pod.pod_id} is gone")
         run = pod_run(pod, subnet, self.settings.pids_limit)
@@ -279,7 +279,7 @@ class Reconciler:
             for ref, secret in images.items():
                 auth = None
                 if secret:
-                    auth = await asyncio.to_thread(self.store.registry_auth, pod.account_id, pod.region, secret)
+                    auth = await self.store.db.run(self.store.registry_auth, pod.account_id, pod.region, secret)
                     if auth is None:
                         pull_errors[ref] = f"the secret {secret} this container pulls with does not exist any more"
                         continue
@@ -500,7 +500,7 @@ class Reconciler:
         )
         if self._unchanged(pod, observation):
             return
-        if not await asyncio.to_thread(self.store.save, pod.pod_id, pod.intent_version, observation):
+        if not await self.store.db.run(self.store.save, pod.pod_id, pod.intent_version, observation):
             self.nudge(pod.pod_id)  # a user action came in meanwhile: look again
 
     @staticmethod

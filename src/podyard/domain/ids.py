@@ -13,7 +13,7 @@ def new_id(prefix: str, length: int = 10) -> str:
 
 
 def new_request_id() -> str:
-    return "".join(secrets.choice(_ALPHABET) for _ in range(32))
+    return secrets.token_hex(16)
 
 
 def new_secret(length: int = 40) -> str:

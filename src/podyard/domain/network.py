@@ -21,14 +21,14 @@ def pod_address_error(ip: str, cidr: str) -> str | None:
     return None
 
 
-def free_addresses(cidr: str, used: Iterable[str]) -> Iterable[str]:
-    """The subnet's assignable addresses not in ``used``, lowest first."""
+def free_addresses(cidr: str, used: Iterable[int]) -> Iterable[str]:
+    """The subnet's assignable addresses not in ``used`` (addresses as integers), lowest
+    first; the network, gateway and broadcast addresses are never assignable."""
     net = ipaddress.IPv4Network(cidr)
-    taken = {ipaddress.IPv4Address(u) for u in used}
-    for addr in net.hosts():
-        if addr == net[1] or addr in taken:
-            continue
-        yield str(addr)
+    taken = set(used)
+    for n in range(int(net.network_address) + 2, int(net.broadcast_address)):
+        if n not in taken:
+            yield str(ipaddress.IPv4Address(n))
 
 
 def nth_subnet(pool: str, prefix: int, n: int) -> str:

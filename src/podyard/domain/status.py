@@ -17,7 +17,9 @@ def iso(t: datetime | None) -> str | None:
     """Timestamps on the wire: ISO 8601 in UTC, ``YYYY-MM-DDTHH:MM:SSZ``."""
     if t is None:
         return None
-    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if t.tzinfo is not UTC:
+        t = t.astimezone(UTC)
+    return t.isoformat(timespec="seconds")[:19] + "Z"
 
 
 def parse_iso(value: str | None) -> datetime | None:

@@ -8,6 +8,7 @@ talks to the runtime.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -109,7 +110,7 @@ def create_pods(ctx: ServiceContext, account: AccountRecord, region: str, req: C
                 error = network.pod_address_error(nic.primary_ip_address, subnet.cidr)
                 if error:
                     raise InvalidArgument(f"{NIC}.primaryIpAddress: {error}")
-                if nic.primary_ip_address in used_ips:
+                if int(ipaddress.IPv4Address(nic.primary_ip_address)) in used_ips:
                     raise AlreadyExists(f"{NIC}.primaryIpAddress: {nic.primary_ip_address} is in use")
                 ips = [nic.primary_ip_address]
             else:
@@ -195,8 +196,7 @@ def create_pods(ctx: ServiceContext, account: AccountRecord, region: str, req: C
 
 def describe_pod(ctx: ServiceContext, account: AccountRecord, region: str, pod_id: str) -> PodRecord:
     ctx.check_region(region)
-    with ctx.db.read() as s:
-        pod = pods.get(s, account.account_id, region, pod_id)
+    pod = pods.read_pod(ctx.db, account.account_id, region, pod_id)
     if pod is None:
         raise NotFound(f"podId: pod {pod_id} not found")
     return pod
@@ -262,8 +262,7 @@ def describe_pods(
     ctx.check_region(region)
     if flt is None:
         return [], 0
-    with ctx.db.read() as s:
-        return pods.page(s, account.account_id, region, flt, page_number, page_size)
+    return pods.read_page(ctx.db, account.account_id, region, flt, page_number, page_size)
 
 
 def _act(

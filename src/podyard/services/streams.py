@@ -5,8 +5,6 @@ These functions are async: they wait on the runtime, and on the store through a 
 
 from __future__ import annotations
 
-import asyncio
-
 from podyard.domain.errors import FailedPrecondition, NotFound, Unavailable
 from podyard.domain.phases import Phase
 from podyard.domain.records import AccountRecord, ContainerRecord, PodRecord
@@ -26,7 +24,7 @@ def _runtime(ctx: ServiceContext) -> Runtime:
 async def _container(
     ctx: ServiceContext, account: AccountRecord, region: str, pod_id: str, name: str
 ) -> tuple[PodRecord, ContainerRecord]:
-    return await asyncio.to_thread(pods.describe_container, ctx, account, region, pod_id, name)
+    return await ctx.db.run(pods.describe_container, ctx, account, region, pod_id, name)
 
 
 async def _running(ctx: ServiceContext, account: AccountRecord, region: str, pod_id: str, name: str) -> ContainerRecord:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from datetime import UTC, datetime
 
 from sqlalchemy import delete, func, select
@@ -94,12 +95,17 @@ def security_groups(session: Session, account_id: str, region: str, ids: list[st
 
 
 def security_group_names(session: Session, ids: list[str]) -> dict[str, str]:
-    rows = session.scalars(select(SecurityGroup).where(SecurityGroup.security_group_id.in_(ids)))
-    return {r.security_group_id: r.name for r in rows}
+    c = SecurityGroup.__table__.c
+    return {
+        r.security_group_id: r.name
+        for r in session.execute(select(c.security_group_id, c.name).where(c.security_group_id.in_(ids)))
+    }
 
 
-def used_addresses(session: Session, subnet_id: str) -> set[str]:
-    return set(session.scalars(select(IpAllocation.address).where(IpAllocation.subnet_id == subnet_id)))
+def used_addresses(session: Session, subnet_id: str) -> set[int]:
+    c = IpAllocation.__table__.c
+    rows = session.execute(select(c.address).where(c.subnet_id == subnet_id))
+    return {int.from_bytes(socket.inet_aton(address), "big") for (address,) in rows}
 
 
 def allocate(session: Session, subnet_id: str, address: str, pod_id: str) -> None:

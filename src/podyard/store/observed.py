@@ -28,8 +28,7 @@ class ObservedStore:
         )
 
     def pod(self, pod_id: str) -> PodRecord | None:
-        with self.db.read() as s:
-            return pods.get_any(s, pod_id)
+        return pods.read_pod(self.db, None, None, pod_id)
 
     def subnet(self, subnet_id: str) -> SubnetRecord | None:
         with self.db.read() as s:

@@ -6,7 +6,18 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -94,7 +105,11 @@ class SecurityGroup(Base):
 
 class Pod(Base):
     __tablename__ = "pods"
-    __table_args__ = (UniqueConstraint("account_id", "region", "name", name="uq_pod_name"),)
+    __table_args__ = (
+        UniqueConstraint("account_id", "region", "name", name="uq_pod_name"),
+        # describePods walks this index in its order: a page reads only its own rows.
+        Index("ix_pods_listing", "account_id", "region", "created_at", "pod_id"),
+    )
 
     pod_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     account_id: Mapped[str] = mapped_column(ForeignKey("accounts.account_id"), index=True)
