@@ -14,6 +14,7 @@ import json
 import os
 import platform
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -158,7 +159,7 @@ def delete_all(podyard: Podyard, jd: Jd) -> None:
         for pod_id in ids:
             try:
                 jd.call("deletePod", pod_id)
-            except Exception:  # noqa: BLE001 - a pod already deleting
+            except Exception:
                 pass
         wait_for(lambda: jd.pods(pageSize=100)["totalCount"] == 0, 300, "the pods to go")
         ids = [p["podId"] for p in jd.pods(pageSize=100)["pods"]]
@@ -279,6 +280,7 @@ def section_api(seconds: float, pods: int, workdir: Path) -> dict[str, Any]:
         stack.callback(server.terminate)
         assert server.stdout is not None
         info = json.loads(server.stdout.readline())
+        wait_for(lambda: _listening(port), 30, "the fake-runtime podyard to listen")
         ak, sk = info["accessKey"], info["secretKey"]
 
         def load(endpoint: str, action: str, **extra: str) -> dict[str, Any]:
@@ -306,8 +308,6 @@ def section_api(seconds: float, pods: int, workdir: Path) -> dict[str, Any]:
             ("describePods", {}),
             ("createPods", {"subnet": info["subnetId"], "sg": info["securityGroupId"]}),
         ):
-            import urllib.request
-
             sample = _sample_size(info, action, port)
             minimal = subprocess.Popen(
                 [py, "-m", "bench.minimal_server", "--port", str(mport), "--size", str(sample)],
@@ -316,7 +316,7 @@ def section_api(seconds: float, pods: int, workdir: Path) -> dict[str, Any]:
             )
             assert minimal.stdout is not None
             minimal.stdout.readline()
-            wait_for(lambda: _up(urllib.request, mport), 20)
+            wait_for(lambda: _listening(mport), 20, "the minimal endpoint to listen")
             base = load(f"127.0.0.1:{mport}", action, **extra)
             minimal.terminate()
             minimal.wait()
@@ -332,12 +332,9 @@ def section_api(seconds: float, pods: int, workdir: Path) -> dict[str, Any]:
     return out
 
 
-def _up(urllib_request: Any, port: int) -> bool:
-    try:
-        urllib_request.urlopen(f"http://127.0.0.1:{port}/", timeout=1).read()
-        return True
-    except Exception:  # noqa: BLE001
-        return False
+def _listening(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
 
 
 def _sample_size(info: dict[str, Any], action: str, port: int) -> int:
@@ -553,6 +550,7 @@ def main(
             steps.append(lambda: result.__setitem__("api", section_api(api_seconds, api_pods, work)))
         for step in steps:
             step()
+            print(json.dumps({k: v for k, v in result.items() if k not in ("machine", "versions", "date")}), flush=True)
     shutil.rmtree(work, ignore_errors=True)
     result["targets"] = judge(result)
     print(

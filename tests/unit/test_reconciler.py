@@ -345,3 +345,20 @@ def test_each_account_and_credential_fetch_an_image_once(w: World) -> None:
     # Present after the first pull, the image is fetched once more: to check the second
     # account may have it, not to serve the first account's second pod.
     assert w.runtime.pulls.count("127.0.0.1:1/shared:1") == 2
+
+
+def test_resync_finds_what_the_events_missed(w: World) -> None:
+    import dataclasses
+
+    a, b = w.create("a"), w.create("b")
+
+    async def go() -> list[str]:
+        for p in (*a, *b):
+            await settle(w, p)
+        assert await w.rec.resync_once() == []  # nothing changed since the last pass
+        # A container ends and no event says so.
+        fake = w.runtime.pods[b[0]]
+        fake.containers["app"] = dataclasses.replace(fake.containers["app"], state="exited", exit_code=2)
+        return await w.rec.resync_once()
+
+    assert w.run(go()) == b

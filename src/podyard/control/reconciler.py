@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -65,6 +65,14 @@ class ReconcilerSettings:
     create_concurrency: int = 8
 
 
+def _fingerprint(obs: PodObservation | None) -> Hashable:
+    if obs is None:
+        return None
+    return obs.generation, tuple(
+        sorted((n, c.state, c.exit_code, c.started_at, c.finished_at) for n, c in obs.containers.items())
+    )
+
+
 def _now() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
 
@@ -81,6 +89,7 @@ class Reconciler:
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._image_locks: dict[str, asyncio.Lock] = {}
         self._checked_images: dict[tuple[str, str, RegistryAuth | None], float] = {}
+        self._seen: dict[str, Hashable] = {}  # each pod as the runtime last showed it
         self._create_slots = asyncio.Semaphore(settings.create_concurrency)
         self._background: list[asyncio.Task[None]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -110,7 +119,7 @@ class Reconciler:
         or delete), and reconcile every stored pod, re-adopting what runs."""
         known = set(await self.store.db.run(self.store.pod_ids))
         try:
-            present = await self.runtime.list_pods()
+            present = list(await self.runtime.observe_all())
         except RuntimeFailure as e:
             log.error("cannot list the runtime's pods: %s", e.message)
             present = []
@@ -190,16 +199,28 @@ class Reconciler:
             await asyncio.sleep(1.0)
 
     async def _resync(self) -> None:
-        """Polling, the fallback for events the stream missed."""
+        """Polling, the fallback for events the stream missed: one sweep of the runtime,
+        and a pass over each pod that looks different from when it was last seen."""
         while True:
             await asyncio.sleep(self.settings.resync_seconds)
             try:
-                for pod_id in await self.store.db.run(self.store.pod_ids):
-                    self.nudge(pod_id)
+                await self.resync_once()
             except Exception:
                 log.exception("resync failed")
 
+    async def resync_once(self) -> list[str]:
+        observed = await self.runtime.observe_all()
+        changed = [
+            pod_id
+            for pod_id in await self.store.db.run(self.store.pod_ids)
+            if _fingerprint(observed.get(pod_id)) != self._seen.get(pod_id)
+        ]
+        for pod_id in changed:
+            self.nudge(pod_id)
+        return changed
+
     def _forget(self, pod_id: str) -> None:
+        self._seen.pop(pod_id, None)
         self._restarts.forget(pod_id)
         self._retries.forget(pod_id)
         timer = self._timers.pop(pod_id, None)
@@ -216,6 +237,7 @@ class Reconciler:
             self._forget(pod_id)
             return False
         obs = await self.runtime.inspect_pod(pod_id)
+        self._seen[pod_id] = _fingerprint(obs)
 
         if pod.desired == Desired.DELETED:
             if obs is not None:

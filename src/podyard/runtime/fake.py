@@ -148,8 +148,8 @@ class FakeRuntime:
             return None
         return PodObservation(pod_id=pod_id, generation=pod.run.generation, containers=dict(pod.containers))
 
-    async def list_pods(self) -> list[str]:
-        return list(self.pods)
+    async def observe_all(self) -> dict[str, PodObservation]:
+        return {pod_id: p for pod_id in list(self.pods) if (p := await self.inspect_pod(pod_id)) is not None}
 
     async def changes(self) -> AsyncIterator[str]:
         while True:

@@ -121,8 +121,9 @@ class Runtime(Protocol):
 
     async def inspect_pod(self, pod_id: str) -> PodObservation | None: ...
 
-    async def list_pods(self) -> list[str]:
-        """Ids of every pod this podyard manages in the runtime."""
+    async def observe_all(self) -> dict[str, PodObservation]:
+        """Every pod this podyard manages in the runtime, by id, in one sweep (no OOM
+        detail): for adoption and for the periodic resync."""
 
     def changes(self) -> AsyncIterator[str]:
         """Ids of pods whose containers changed state, as the runtime reports them."""

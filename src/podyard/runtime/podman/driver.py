@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import dataclasses
 import hashlib
 import json
 import logging
@@ -78,6 +79,27 @@ def bridge_name(network: str) -> str:
 
 def _cpu(millis: int) -> dict[str, int]:
     return {"quota": millis * CPU_PERIOD // 1000, "period": CPU_PERIOD}
+
+
+def _observation(c: dict[str, Any]) -> ContainerObservation | None:
+    """A container as libpod lists it; None for a pod's infra container."""
+    name = c["Labels"].get(LABEL_CONTAINER)
+    if name is None:
+        return None
+    state = _STATES.get(c["State"], "unknown")
+    return ContainerObservation(
+        name=name,
+        state=state,
+        exit_code=c.get("ExitCode") if state == "exited" else None,
+        started_at=_time(c.get("StartedAt")),
+        finished_at=_time(c.get("ExitedAt")) if state == "exited" else None,
+    )
+
+
+def _pod_observation(pod: dict[str, Any], containers: dict[str, ContainerObservation]) -> PodObservation:
+    generation = int((pod.get("Labels") or {}).get(LABEL_GENERATION, "0"))
+    name = pod["Name"]
+    return PodObservation(pod_id=name, generation=generation, containers=containers, mac_address=mac_for(name))
 
 
 def _time(unix: int | None) -> datetime | None:
@@ -266,28 +288,25 @@ class PodmanRuntime:
             return None
         containers: dict[str, ContainerObservation] = {}
         for c in await self._list(pod_id):
-            name = c["Labels"].get(LABEL_CONTAINER)
-            if name is None:
+            observed = _observation(c)
+            if observed is None:
                 continue  # the infra container
-            state = _STATES.get(c["State"], "unknown")
-            oom = False
-            if state == "exited" and c.get("ExitCode") == 137:
+            if observed.state == "exited" and observed.exit_code == 137:
                 detail = await self.api.json("GET", f"/containers/{c['Id']}/json")
-                oom = bool(detail["State"].get("OOMKilled"))
-            containers[name] = ContainerObservation(
-                name=name,
-                state=state,
-                exit_code=c.get("ExitCode") if state == "exited" else None,
-                started_at=_time(c.get("StartedAt")),
-                finished_at=_time(c.get("ExitedAt")) if state == "exited" else None,
-                oom_killed=oom,
-            )
-        generation = int((pod.get("Labels") or {}).get(LABEL_GENERATION, "0"))
-        return PodObservation(pod_id=pod_id, generation=generation, containers=containers, mac_address=mac_for(pod_id))
+                observed = dataclasses.replace(observed, oom_killed=bool(detail["State"].get("OOMKilled")))
+            containers[observed.name] = observed
+        return _pod_observation(pod, containers)
 
-    async def list_pods(self) -> list[str]:
+    async def observe_all(self) -> dict[str, PodObservation]:
         pods = await self.api.json("GET", "/pods/json", params={"filters": _MANAGED})
-        return [p["Name"] for p in pods]
+        found = {p["Name"]: _pod_observation(p, {}) for p in pods}
+        listed = await self.api.json("GET", "/containers/json", params={"all": "true", "filters": _MANAGED})
+        for c in listed:
+            pod = found.get(c["Labels"].get(LABEL_POD, ""))
+            observed = _observation(c)
+            if pod is not None and observed is not None:
+                pod.containers[observed.name] = observed
+        return found
 
     async def delete_logs(self, pod_id: str) -> None:
         await asyncio.to_thread(shutil.rmtree, self.log_root / pod_id, True)
