@@ -437,6 +437,7 @@ class Reconciler:
                 )
             )
 
+        self._seen[pod.pod_id] = _fingerprint(obs)
         phase, reason, message, desired = self._running_phase(statuses)
         start_time = pod.start_time
         if phase == Phase.RUNNING and (starting or start_time is None):
@@ -473,6 +474,7 @@ class Reconciler:
             await self.runtime.stop_pod(pod.pod_id, pod.grace_seconds)
             obs = await self.runtime.inspect_pod(pod.pod_id) or obs
         self._restarts.forget(pod.pod_id)
+        self._seen[pod.pod_id] = _fingerprint(obs)
         statuses = []
         for c in pod.containers:
             prev = ContainerStatus(name=c.name) if fresh else c.status
