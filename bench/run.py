@@ -22,7 +22,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -157,10 +157,8 @@ def delete_all(podyard: Podyard, jd: Jd) -> None:
     ids = [p["podId"] for p in jd.pods(pageSize=100)["pods"]]
     while ids:
         for pod_id in ids:
-            try:
+            with suppress(Exception):
                 jd.call("deletePod", pod_id)
-            except Exception:
-                pass
         wait_for(lambda: jd.pods(pageSize=100)["totalCount"] == 0, 300, "the pods to go")
         ids = [p["podId"] for p in jd.pods(pageSize=100)["pods"]]
 
@@ -553,9 +551,10 @@ def main(
             print(json.dumps({k: v for k, v in result.items() if k not in ("machine", "versions", "date")}), flush=True)
     shutil.rmtree(work, ignore_errors=True)
     result["targets"] = judge(result)
+    m, v = result["machine"], result["versions"]
     print(
-        f"podyard benchmark — {result['date']} — {result['machine']['cpus']} CPUs, {result['machine']['memory']} — "
-        f"{result['versions']['podman']}, Python {result['versions']['python']}, podyard {result['versions']['podyard']}"
+        f"podyard benchmark — {result['date']} — {m['cpus']} CPUs, {m['memory']} — "
+        f"{v['podman']}, Python {v['python']}, podyard {v['podyard']}"
     )
     print(table(result))
     print(json.dumps(result, indent=2))
