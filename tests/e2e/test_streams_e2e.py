@@ -9,7 +9,7 @@ import os
 import subprocess
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pexpect
@@ -38,7 +38,6 @@ def sleeper(podyard: Podyard, image: str, tty: bool = False, command: list[str] 
 
 def test_logs_for_real(podyard: Podyard, image: str) -> None:
     jd = podyard.jd()
-    t0 = datetime.now(UTC)
     script = "echo first; sleep 2; echo second >&2; sleep 2; echo third; exit 1"
     [pod_id] = jd.create_pods(
         pod_spec(
@@ -53,10 +52,17 @@ def test_logs_for_real(podyard: Podyard, image: str) -> None:
     assert logs() == "first\nsecond\nthird\n"
     assert logs(tailLines=1) == "third\n"
     assert logs(tailLines=2, limitBytes=4) == "seco"
-    at = lambda s: (t0 + timedelta(seconds=s)).isoformat()  # noqa: E731
-    assert logs(endTime=at(1)) == "second\nthird\n"  # endTime: the lower limit (the docs)
-    assert logs(endTime=at(1), startTime=at(3)) == "second\n"  # startTime: the upper limit
-    since = int((datetime.now(UTC) - (t0 + timedelta(seconds=3))).total_seconds())
+    # When each line was written, as conmon stamped it: the time limits go between them.
+    stamps = [
+        datetime.fromisoformat(line.split(" ", 1)[0])
+        for line in (podyard.data_dir / "logs" / pod_id / "app.log").read_text().splitlines()
+    ]
+    assert len(stamps) == 3
+    between = lambda a, b: (a + (b - a) / 2).isoformat()  # noqa: E731
+    after_first, after_second = between(stamps[0], stamps[1]), between(stamps[1], stamps[2])
+    assert logs(endTime=after_first) == "second\nthird\n"  # endTime: the lower limit (the docs)
+    assert logs(endTime=after_first, startTime=after_second) == "second\n"  # startTime: the upper limit
+    since = int((datetime.now(UTC) - stamps[2]).total_seconds()) + 1
     assert logs(sinceSeconds=since) == "third\n"
 
     [again] = jd.create_pods(
