@@ -19,7 +19,8 @@ def body(jd: Jd, **changes: Any) -> dict[str, Any]:
         keys = path.split("__")
         for k in keys[:-1]:
             node = node[int(k)] if k.isdigit() else node[k]
-        node[keys[-1]] = value
+        last = keys[-1]
+        node[int(last) if last.isdigit() else last] = value
     return out
 
 

@@ -31,6 +31,6 @@ def test_malformed_queries(raw: str) -> None:
 def test_bodies() -> None:
     assert decode_body(b"") == {}
     assert decode_body(b'{"a": 1}') == {"a": 1}
-    for bad in (b"{", b"[1]", b"null", b"\xff\xfe"):
+    for bad in (b"{", b"[1]", b"null", b"\xff\xfe", b"[" * 100_000, b'{"a":' * 100_000):
         with pytest.raises(InvalidArgument):
             decode_body(bad)
