@@ -83,7 +83,3 @@ class PodRecord:
     intent_version: int
     created_at: datetime
     containers: tuple[ContainerRecord, ...]
-
-    @property
-    def runtime_network(self) -> str:
-        return runtime_network_name(self.subnet_id)

@@ -78,10 +78,6 @@ def subnet_by_id(session: Session, subnet_id: str) -> SubnetRecord | None:
     return _subnet_record(s) if s else None
 
 
-def all_subnets(session: Session) -> list[SubnetRecord]:
-    return [_subnet_record(s) for s in session.scalars(select(Subnet))]
-
-
 def security_groups(session: Session, account_id: str, region: str, ids: list[str]) -> dict[str, tuple[str, str]]:
     """The account's security groups among ``ids``: id → (name, vpc id)."""
     rows = session.scalars(
