@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from starlette.websockets import WebSocket
@@ -13,7 +12,6 @@ from podyard.domain.errors import InvalidArgument
 from podyard.domain.specs.actions import EmptyBody
 from podyard.domain.specs.streams import ExecCreateRequest, ExecIdQuery, GetContainerLogsQuery, ResizeTtyRequest
 from podyard.domain.specs.wire import parse_body, parse_query
-from podyard.domain.streams import LOG_LIMIT_BYTES, LogQuery
 from podyard.services import streams
 
 
@@ -22,14 +20,7 @@ def _where(call: Call) -> tuple[Any, str, str, str]:
 
 
 async def get_container_logs(call: Call) -> Any:
-    q = parse_query(GetContainerLogsQuery, call.query)
-    lower = q.lower()
-    if q.since_seconds is not None:
-        since = call.ctx.now() - timedelta(seconds=q.since_seconds)
-        lower = max(lower, since) if lower else since
-    query = LogQuery(
-        since=lower, until=q.upper(), tail_lines=q.tail_lines, limit_bytes=q.limit_bytes or LOG_LIMIT_BYTES
-    )
+    query = parse_query(GetContainerLogsQuery, call.query).log_query(call.ctx.now())
     content = await streams.get_container_logs(call.ctx, *_where(call), query)
     return {"logs": {"content": content}}
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated
 
-from pydantic import AfterValidator, Field, field_validator, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from podyard.domain.specs.wire import Flag, WireModel
-from podyard.domain.streams import LOG_LIMIT_BYTES, TTY_HEIGHT, TTY_WIDTH
+from podyard.domain.streams import LOG_LIMIT_BYTES, TTY_HEIGHT, TTY_WIDTH, LogQuery
 
 EXEC_COMMAND_MAX = 4096
 
@@ -38,15 +38,18 @@ class ResizeTtyRequest(WireModel):
     container_id: str | None = None
 
 
-def _time(v: str | None) -> str | None:
-    if v is not None:
-        try:
-            parsed = datetime.fromisoformat(v.replace("Z", "+00:00"))
-        except ValueError:
-            raise ValueError("must be a time such as 2026-01-02T15:04:05Z") from None
-        if parsed.tzinfo is None:
-            raise ValueError("must carry a zone, such as Z or +08:00")
-    return v
+def _time(v: object) -> datetime | None:
+    if v is None or v == "":
+        return None
+    if not isinstance(v, str):
+        raise ValueError("must be a time such as 2026-01-02T15:04:05Z")
+    try:
+        parsed = datetime.fromisoformat(v.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError("must be a time such as 2026-01-02T15:04:05Z") from None
+    if parsed.tzinfo is None:
+        raise ValueError("must carry a zone, such as Z or +08:00")
+    return parsed
 
 
 class GetContainerLogsQuery(WireModel):
@@ -54,25 +57,27 @@ class GetContainerLogsQuery(WireModel):
     since_seconds: Annotated[int, Field(ge=1)] | None = None
     limit_bytes: Annotated[int, Field(ge=1, le=LOG_LIMIT_BYTES)] | None = None
     # As the API docs define them: startTime is the upper limit of log time, endTime the lower.
-    start_time: Annotated[str, AfterValidator(_time)] | None = None
-    end_time: Annotated[str, AfterValidator(_time)] | None = None
-
-    @field_validator("start_time", "end_time")
-    @classmethod
-    def _not_empty(cls, v: str | None) -> str | None:
-        return v or None
+    start_time: Annotated[datetime | None, BeforeValidator(_time)] = None
+    end_time: Annotated[datetime | None, BeforeValidator(_time)] = None
 
     @model_validator(mode="after")
     def _order(self) -> GetContainerLogsQuery:
-        if self.start_time and self.end_time and self.upper() < self.lower():  # type: ignore[operator]
+        if self.start_time and self.end_time and self.start_time < self.end_time:
             raise ValueError(
                 "startTime is the upper limit of log time and endTime the lower limit (as the API docs "
                 "define them): startTime must not be earlier than endTime"
             )
         return self
 
-    def upper(self) -> datetime | None:
-        return datetime.fromisoformat(self.start_time.replace("Z", "+00:00")) if self.start_time else None
-
-    def lower(self) -> datetime | None:
-        return datetime.fromisoformat(self.end_time.replace("Z", "+00:00")) if self.end_time else None
+    def log_query(self, now: datetime) -> LogQuery:
+        """The read these parameters ask for; sinceSeconds and endTime both bound it from below."""
+        lower = self.end_time
+        if self.since_seconds is not None:
+            since = now - timedelta(seconds=self.since_seconds)
+            lower = max(lower, since) if lower else since
+        return LogQuery(
+            since=lower,
+            until=self.start_time,
+            tail_lines=self.tail_lines,
+            limit_bytes=self.limit_bytes or LOG_LIMIT_BYTES,
+        )
