@@ -49,3 +49,11 @@ class SecretRecord:
     secret_type: str
     created_at: datetime
     data: dict[str, str]  # the values as given: base64 text
+
+    def auth(self) -> RegistryAuth:
+        """The credentials this secret carries, decoded (its data was checked when made)."""
+        return RegistryAuth(
+            server=registry_host(decode_value(self.data["server"])),
+            username=decode_value(self.data["username"]),
+            password=decode_value(self.data["password"]),
+        )

@@ -9,7 +9,7 @@ from podyard.domain.errors import AlreadyExists, FailedPrecondition, InvalidArgu
 from podyard.domain.images import parse_image
 from podyard.domain.quotas import ResourceType, check_quota
 from podyard.domain.records import AccountRecord
-from podyard.domain.secrets import SECRET_TYPE, SecretRecord, decode_value, registry_host
+from podyard.domain.secrets import SECRET_TYPE, SecretRecord, registry_host
 from podyard.domain.specs.secrets import CreateSecretRequest
 from podyard.services.context import ServiceContext
 from podyard.services.quotas import limit_of
@@ -76,7 +76,7 @@ def check_container_secrets(
         found = secrets.get(s, ctx.secret_box, account_id, region, c.secret)
         if found is None:
             raise NotFound(f"{where}[{i}].secret: secret {c.secret} not found")
-        server = registry_host(decode_value(found.data["server"]))
+        server = found.auth().server
         image_registry = registry_host(parse_image(c.image).registry)
         if server != image_registry:
             raise InvalidArgument(

@@ -5,6 +5,9 @@ These functions are async: they wait on the runtime, and on the store through a 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from podyard.domain.errors import FailedPrecondition, NotFound, Unavailable
 from podyard.domain.phases import Phase
 from podyard.domain.records import AccountRecord, ContainerRecord, PodRecord
@@ -19,6 +22,18 @@ def _runtime(ctx: ServiceContext) -> Runtime:
     if ctx.runtime is None:
         raise Unavailable("the runtime is not ready yet; retry")
     return ctx.runtime
+
+
+@contextmanager
+def _refused(what: str, ctx: ServiceContext, session: Session | None = None) -> Iterator[None]:
+    """A runtime failure becomes a refusal that says what could not be done; the
+    session it was for, if any, ends."""
+    try:
+        yield
+    except RuntimeFailure as e:
+        if session is not None:
+            ctx.sessions.end(session)
+        raise FailedPrecondition(f"{what}: {e.message}") from None
 
 
 async def _container(
@@ -50,11 +65,8 @@ async def exec_create(
 ) -> str:
     await _running(ctx, account, region, pod_id, name)
     session = ctx.sessions.open("exec", account.account_id, pod_id, name, tty)
-    try:
+    with _refused("the exec could not be created", ctx, session):
         session.runtime_id = await _runtime(ctx).exec_create(pod_id, name, command, tty)
-    except RuntimeFailure as e:
-        ctx.sessions.end(session)
-        raise FailedPrecondition(f"the exec could not be created: {e.message}") from None
     return session.session_id
 
 
@@ -67,11 +79,8 @@ async def exec_start(
         raise FailedPrecondition(f"exec {exec_id} was started already; create another")
     await _running(ctx, account, region, pod_id, name)
     session.started = True
-    try:
+    with _refused("the exec could not be started", ctx, session):
         stream = await _runtime(ctx).exec_start(session.runtime_id, session.tty)
-    except RuntimeFailure as e:
-        ctx.sessions.end(session)
-        raise FailedPrecondition(f"the exec could not be started: {e.message}") from None
     return session, stream
 
 
@@ -82,11 +91,8 @@ async def attach(
     tty = bool(container.spec.get("tty"))
     session = ctx.sessions.open("attach", account.account_id, pod_id, name, tty)
     session.started = True
-    try:
+    with _refused("could not attach", ctx, session):
         stream = await _runtime(ctx).attach(pod_id, name, stdin=tty)
-    except RuntimeFailure as e:
-        ctx.sessions.end(session)
-        raise FailedPrecondition(f"could not attach: {e.message}") from None
     return session, stream
 
 
@@ -134,15 +140,11 @@ async def resize_tty(
         state = await _runtime(ctx).exec_state(session.runtime_id)
         if state is None or not state.running:
             return  # the process is over: there is no terminal left to size (jdc resizes at exit)
-        try:
+        with _refused("the TTY could not be resized", ctx):
             await _runtime(ctx).exec_resize(session.runtime_id, height, width)
-        except RuntimeFailure as e:
-            raise FailedPrecondition(f"the TTY could not be resized: {e.message}") from None
         return
     container = await _running(ctx, account, region, pod_id, name)
     if not container.spec.get("tty"):
         raise FailedPrecondition(f"container {name} has no TTY (create it with tty); give an execId to size an exec")
-    try:
+    with _refused("the TTY could not be resized", ctx):
         await _runtime(ctx).resize(pod_id, name, height, width)
-    except RuntimeFailure as e:
-        raise FailedPrecondition(f"the TTY could not be resized: {e.message}") from None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from podyard.domain.records import PodRecord, SubnetRecord
-from podyard.domain.secrets import RegistryAuth, decode_value, registry_host
+from podyard.domain.secrets import RegistryAuth
 from podyard.store import networks, pods, secrets
 from podyard.store.crypto import SecretBox
 from podyard.store.db import Database
@@ -19,13 +19,7 @@ class ObservedStore:
         """The credentials a container pulls its image with (None if the secret is gone)."""
         with self.db.read() as s:
             found = secrets.get(s, self.box, account_id, region, secret)
-        if found is None:
-            return None
-        return RegistryAuth(
-            server=registry_host(decode_value(found.data["server"])),
-            username=decode_value(found.data["username"]),
-            password=decode_value(found.data["password"]),
-        )
+        return found.auth() if found else None
 
     def pod(self, pod_id: str) -> PodRecord | None:
         return pods.read_pod(self.db, None, None, pod_id)
