@@ -21,6 +21,7 @@ import threading
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import overload
 
 from podyard.control.backoff import Backoff
 from podyard.control.podrun import pod_run
@@ -229,6 +230,18 @@ class Reconciler:
 
     # -- one pass ----------------------------------------------------------------------------
 
+    @overload
+    async def _inspect(self, pod_id: str) -> PodObservation | None: ...
+    @overload
+    async def _inspect(self, pod_id: str, fallback: PodObservation) -> PodObservation: ...
+
+    async def _inspect(self, pod_id: str, fallback: PodObservation | None = None) -> PodObservation | None:
+        """The runtime's view of a pod (or ``fallback`` if it shows none), remembered for
+        the resync's comparison."""
+        obs = await self.runtime.inspect_pod(pod_id) or fallback
+        self._seen[pod_id] = _fingerprint(obs)
+        return obs
+
     async def reconcile(self, pod_id: str) -> bool:
         """One pass over a pod; False once the pod is gone for good."""
         pod = await self.store.db.run(self.store.pod, pod_id)
@@ -236,8 +249,7 @@ class Reconciler:
             await self.runtime.remove_pod(pod_id)
             self._forget(pod_id)
             return False
-        obs = await self.runtime.inspect_pod(pod_id)
-        self._seen[pod_id] = _fingerprint(obs)
+        obs = await self._inspect(pod_id)
 
         if pod.desired == Desired.DELETED:
             if obs is not None:
@@ -325,7 +337,7 @@ class Reconciler:
             await self._report_create_failure(pod, run.containers, pull_errors, create_error, key)
             return None
         self._retries.succeeded(key)
-        created = await self.runtime.inspect_pod(pod.pod_id)
+        created = await self._inspect(pod.pod_id)
         if created is None:
             raise RuntimeFailure(f"pod {pod.pod_id} vanished right after it was created")
         # Record the generation at once, so a crash from here on is not taken for a half-made pod.
@@ -391,7 +403,7 @@ class Reconciler:
         starting = pod.phase in (Phase.PENDING, Phase.STARTING) or fresh
         if starting and any(c.state != "running" for c in obs.containers.values()):
             start_errors = await self.runtime.start_pod(pod.pod_id)
-            obs = await self.runtime.inspect_pod(pod.pod_id) or obs
+            obs = await self._inspect(pod.pod_id, obs)
 
         statuses: list[ContainerStatus] = []
         next_retry: float | None = None
@@ -437,7 +449,6 @@ class Reconciler:
                 )
             )
 
-        self._seen[pod.pod_id] = _fingerprint(obs)
         phase, reason, message, desired = self._running_phase(statuses)
         start_time = pod.start_time
         if phase == Phase.RUNNING and (starting or start_time is None):
@@ -472,9 +483,8 @@ class Reconciler:
     async def _drive_stopped(self, pod: PodRecord, obs: PodObservation, fresh: bool) -> None:
         if any(c.state == "running" for c in obs.containers.values()):
             await self.runtime.stop_pod(pod.pod_id, pod.grace_seconds)
-            obs = await self.runtime.inspect_pod(pod.pod_id) or obs
+            obs = await self._inspect(pod.pod_id, obs)
         self._restarts.forget(pod.pod_id)
-        self._seen[pod.pod_id] = _fingerprint(obs)
         statuses = []
         for c in pod.containers:
             prev = ContainerStatus(name=c.name) if fresh else c.status
