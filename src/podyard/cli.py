@@ -84,6 +84,11 @@ def serve(config_file: Path | None, **flags: Any) -> None:
             loop="uvloop",
             http="httptools",
             ws="websockets-sansio",
+            # No keep-alive pings: jdc's client answers a ping inside a blocking recv()
+            # and then waits for a data frame with a 10 s socket timeout, so a ping to
+            # an idle jdc shell ends it ("Connection timed out"). Sessions that go
+            # quiet are ended by podyard's own idle limit (exec_idle_seconds).
+            ws_ping_interval=None,
         )
     )
     server.run()

@@ -319,12 +319,16 @@ def test_the_real_jdc_attach(podyard: Podyard, image: str, jdc: dict[str, str]) 
     child = pexpect.spawn(
         str(JDC), ["pod", "attach", "--pod-id", pod_id, "--container-name", "app"], env=jdc, timeout=30
     )
-    # busybox's line editor asked the terminal for the cursor position (ESC[6n) when it
-    # printed its prompt, before anyone was attached, and takes the next key as part of
-    # the answer: a leading space is that key.
-    time.sleep(0.5)
-    type_into(child, " echo attached-$((1+1))\r")
+    # jdc connects, then puts its terminal in raw mode with TCSAFLUSH, which discards
+    # whatever was typed before: type only once it has (its terminal stops echoing).
+    assert child.waitnoecho(timeout=30)
+    type_into(child, "echo attached-$((1+1))\r")
     child.expect("attached-2")
+    # An idle shell stays open past a WebSocket keep-alive period: jdc cannot take a
+    # ping while idle (it then waits 10 s for data and gives up), so podyard sends none.
+    time.sleep(32)
+    type_into(child, "echo still-$((2+2))\r")
+    child.expect("still-4")
     child.terminate(force=True)
     time.sleep(1)
     assert jd.pod(pod_id)["podStatus"]["phase"] == "running"
