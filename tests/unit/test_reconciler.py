@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from podyard.control.clock import ManualClock
 from podyard.control.reconciler import Reconciler, ReconcilerSettings
 from podyard.domain.records import AccountRecord, NetworkRecord, PodRecord
 from podyard.domain.regions import region_with_default_azs
@@ -40,10 +41,12 @@ class World:
         )
         self.account, self.net = accounts.create_account(self.ctx, "t")
         self.runtime = FakeRuntime()
+        self.clock = ManualClock()
         self.rec = Reconciler(
             ObservedStore(self.db, self.ctx.secret_box),
             self.runtime,
-            ReconcilerSettings(backoff_initial=0.05, backoff_cap=0.2),
+            ReconcilerSettings(backoff_initial=1.0, backoff_cap=4.0),
+            self.clock,
         )
 
     def create(
@@ -126,17 +129,17 @@ def test_always_restarts_with_backoff(w: World) -> None:
         s = w.state(pod_id)
         assert s.state.reason == "CrashLoopBackOff" and s.last_state.exit_code == 0 and s.restart_count == 0
         assert w.pod(pod_id).phase == "running"
-        await asyncio.sleep(0.06)
+        await w.clock.advance(1.01)
         await settle(w, pod_id)
         s = w.state(pod_id)
         assert s.state.kind == "running" and s.restart_count == 1 and s.last_state.kind == "terminated"
         # A second crash waits twice as long: not restarted after the first delay.
         w.runtime.exit_container(pod_id, "app", 2)
         await settle(w, pod_id)
-        await asyncio.sleep(0.06)
+        await w.clock.advance(1.01)
         await settle(w, pod_id)
         assert w.state(pod_id).state.reason == "CrashLoopBackOff"
-        await asyncio.sleep(0.06)
+        await w.clock.advance(1.01)
         await settle(w, pod_id)
         assert w.state(pod_id).restart_count == 2
 
@@ -155,7 +158,7 @@ def test_on_failure_and_never(w: World) -> None:
         w.runtime.exit_container(never[0], "app", 3)
         for p in (*ok, *failing, *never):
             await settle(w, p)
-        await asyncio.sleep(0.06)
+        await w.clock.advance(1.01)
         await settle(w, failing[0])
 
     w.run(go())
@@ -242,7 +245,7 @@ def test_image_pull_failure_is_visible_and_retried(w: World) -> None:
         await settle(w, pod_id)
         s = w.state(pod_id)
         assert s.state.reason == "ErrImagePull" and "manifest unknown" in (s.state.message or "")
-        await asyncio.sleep(0.06)
+        await w.clock.advance(1.01)
         await settle(w, pod_id)
 
     w.run(go())
@@ -314,7 +317,7 @@ def test_a_container_that_ends_at_once_is_restarted_under_always(w: World) -> No
         pod = w.pod(pod_id)
         assert pod.phase == "running" and pod.desired == "running"
         assert w.state(pod_id).state.reason == "CrashLoopBackOff"
-        await asyncio.sleep(0.06)
+        await w.clock.advance(1.01)
         await settle(w, pod_id)
 
     w.run(go())

@@ -158,7 +158,64 @@ BAD: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
     ("systemDisk existing volume", _set(f"{C0}.systemDisk", {"volumeId": "vol-1"}), "volumeId"),
     ("local disk with size", _set(f"{C0}.systemDisk", {"category": "local", "sizeGB": 20}), "systemDisk"),
     ("secret empty name", _set(f"{C0}.secret", ""), "containers[0].secret"),
-    ("probe not yet", _set(f"{C0}.livenessProbe", {"tcpSocket": {"port": 80}}), "livenessProbe"),
+    ("probe no handler", _set(f"{C0}.livenessProbe", {"periodSeconds": 5}), "exactly one"),
+    (
+        "probe delay 301",
+        _set(f"{C0}.livenessProbe", {"initialDelaySeconds": 301, "tcpSocket": {"port": 80}}),
+        "initialDelaySeconds",
+    ),
+    (
+        "probe delay -1",
+        _set(f"{C0}.readinessProbe", {"initialDelaySeconds": -1, "tcpSocket": {"port": 80}}),
+        "initialDelaySeconds",
+    ),
+    (
+        "probe period 301",
+        _set(f"{C0}.readinessProbe", {"periodSeconds": 301, "tcpSocket": {"port": 80}}),
+        "periodSeconds",
+    ),
+    (
+        "probe timeout 0",
+        _set(f"{C0}.livenessProbe", {"timeoutSeconds": 0, "tcpSocket": {"port": 80}}),
+        "timeoutSeconds",
+    ),
+    (
+        "probe success 11",
+        _set(f"{C0}.readinessProbe", {"successThreshold": 11, "tcpSocket": {"port": 80}}),
+        "successThreshold",
+    ),
+    (
+        "probe failure 0",
+        _set(f"{C0}.readinessProbe", {"failureThreshold": 0, "tcpSocket": {"port": 80}}),
+        "failureThreshold",
+    ),
+    ("probe port 65536", _set(f"{C0}.readinessProbe", {"tcpSocket": {"port": 65536}}), "port"),
+    ("probe exec empty", _set(f"{C0}.livenessProbe", {"exec": {"command": []}}), "command"),
+    ("probe exec too long", _set(f"{C0}.livenessProbe", {"exec": {"command": ["x" * 257]}}), "command"),
+    ("probe http port missing", _set(f"{C0}.livenessProbe", {"httpGet": {"path": "/"}}), "port"),
+    ("probe http path 257", _set(f"{C0}.livenessProbe", {"httpGet": {"port": 80, "path": "/" * 257}}), "path"),
+    ("probe http path space", _set(f"{C0}.livenessProbe", {"httpGet": {"port": 80, "path": "/a b"}}), "path"),
+    ("probe http host", _set(f"{C0}.livenessProbe", {"httpGet": {"port": 80, "path": "/", "host": "a_b!"}}), "host"),
+    (
+        "probe header name",
+        _set(
+            f"{C0}.livenessProbe", {"httpGet": {"port": 80, "path": "/", "httpHeader": [{"name": "a b", "value": "1"}]}}
+        ),
+        "name",
+    ),
+    (
+        "probe header smuggling",
+        _set(
+            f"{C0}.livenessProbe",
+            {"httpGet": {"port": 80, "path": "/", "httpHeader": [{"name": "X-A", "value": "1\r\nX-Evil: 2"}]}},
+        ),
+        "value",
+    ),
+    (
+        "probe header value missing",
+        _set(f"{C0}.livenessProbe", {"httpGet": {"port": 80, "path": "/", "httpHeader": [{"name": "X-A"}]}}),
+        "value",
+    ),
     (
         "probe two handlers",
         _set(f"{C0}.readinessProbe", {"tcpSocket": {"port": 80}, "exec": {"command": ["true"]}}),
@@ -323,6 +380,41 @@ GOOD: list[tuple[str, Callable[[dict[str, Any]], None]]] = [
     ),
     ("hostname", _set(f"{POD}.hostname", "My-Host.example")),
     ("probe validated but unset", _set(f"{C0}.livenessProbe", None)),
+    ("probe tcp", _set(f"{C0}.livenessProbe", {"tcpSocket": {"port": 80}})),
+    (
+        "probe exec, every field at its limit",
+        _set(
+            f"{C0}.readinessProbe",
+            {
+                "exec": {"command": ["sh", "-c", "x" * 251]},
+                "initialDelaySeconds": 300,
+                "periodSeconds": 300,
+                "timeoutSeconds": 300,
+                "failureThreshold": 10,
+                "successThreshold": 10,
+            },
+        ),
+    ),
+    (
+        "probe http, lowest limits",
+        _set(
+            f"{C0}.readinessProbe",
+            {
+                "httpGet": {
+                    "scheme": "HTTPS",
+                    "host": "db.internal",
+                    "port": 65535,
+                    "path": "/healthz?x=1",
+                    "httpHeader": [{"name": "X-Probe", "value": "a b\tc"}],
+                },
+                "initialDelaySeconds": 0,
+                "periodSeconds": 1,
+                "timeoutSeconds": 1,
+                "failureThreshold": 1,
+                "successThreshold": 1,
+            },
+        ),
+    ),
 ]
 
 
@@ -353,8 +445,9 @@ def test_probe_accepts_the_sdk_attribute_name() -> None:
     # The Python SDK serialises ProbeSpec.exec_ as "exec_".
     body = good()
     body["podSpec"]["containers"][0]["livenessProbe"] = {"exec_": {"command": ["true"]}}
-    with pytest.raises(InvalidArgument, match="probes are not run yet"):
-        parse_body(CreatePodsRequest, body)
+    spec = parse_body(CreatePodsRequest, body).pod_spec.containers[0].liveness_probe
+    assert spec is not None and spec.exec_ is not None and spec.exec_.command == ["true"]
+    assert spec.model_dump(by_alias=True, exclude_none=True) == {"exec": {"command": ["true"]}}
 
 
 def test_other_bodies() -> None:

@@ -14,20 +14,25 @@ MISSING = ContainerState("terminated", reason="ContainerMissing", message="the c
 START_ERROR = "StartError"
 
 
+def _seconds(t: datetime | None) -> datetime | None:
+    """Times as the API keeps them (to the second), so an unchanged state compares equal."""
+    return t.replace(microsecond=0) if t is not None else None
+
+
 def state_of(obs: ContainerObservation | None, previous: ContainerState) -> ContainerState | None:
     """The container's state as observed, or None when it was created and never ran."""
     if obs is None:
         return MISSING
     if obs.state == "running":
-        return ContainerState("running", started_at=obs.started_at)
+        return ContainerState("running", started_at=_seconds(obs.started_at))
     if obs.state == "exited":
         code = obs.exit_code if obs.exit_code is not None else 0
         reason = "OOMKilled" if obs.oom_killed else ("Completed" if code == 0 else "Error")
         return ContainerState(
             "terminated",
             reason=reason,
-            started_at=obs.started_at,
-            finished_at=obs.finished_at,
+            started_at=_seconds(obs.started_at),
+            finished_at=_seconds(obs.finished_at),
             exit_code=code,
             signal=code - 128 if code > 128 else None,
         )

@@ -1,7 +1,9 @@
 """The pod phase machine: which action is allowed in which phase, and where it leads.
 
-Services check an action against this table before they change anything; the
-reconciler settles transitional phases once the runtime has done the work.
+Services check an action against the first table before they change anything and
+put the pod in the phase it leads to; the reconciler reports what a pass found as an
+Outcome, and the second table says which phase (and, once a pod has finished, which
+desired state) that settles in. No other code picks a phase.
 """
 
 from __future__ import annotations
@@ -63,7 +65,41 @@ LEADS_TO: dict[Action, tuple[Phase, Desired]] = {
     Action.RESIZE: (Phase.RESIZING, Desired.STOPPED),
 }
 
-TRANSITIONAL = frozenset({Phase.STARTING, Phase.STOPPING, Phase.REBUILDING, Phase.RESIZING, Phase.DELETING})
+
+class Outcome(StrEnum):
+    """What a reconcile pass found."""
+
+    CREATING = "creating"  # the runtime pod is being made (images pulled), or making it failed
+    RUNNING = "running"  # a container runs, or waits to be restarted
+    COMPLETED = "completed"  # every container ended for good under its restart policy
+    STOPPED = "stopped"  # stopped, as asked
+    VANISHED = "vanished"  # containers were removed outside podyard
+    BROKEN = "broken"  # a permanent failure: retrying cannot help (e.g. the subnet is gone)
+
+
+# (what the pod should be, what the pass found) -> (its phase, its new desired state or None).
+# A pod whose containers all ended for good is stopped, and stays so (a later restart of
+# podyard does not run it again). A pod asked to stay stopped shows stopped while it is
+# (re)made, e.g. after rebuildPod.
+SETTLES: dict[tuple[Desired, Outcome], tuple[Phase, Desired | None]] = {
+    (Desired.RUNNING, Outcome.CREATING): (Phase.PENDING, None),
+    (Desired.RUNNING, Outcome.RUNNING): (Phase.RUNNING, None),
+    (Desired.RUNNING, Outcome.COMPLETED): (Phase.STOPPED, Desired.STOPPED),
+    (Desired.RUNNING, Outcome.VANISHED): (Phase.ERROR, None),
+    (Desired.RUNNING, Outcome.BROKEN): (Phase.ERROR, None),
+    (Desired.STOPPED, Outcome.CREATING): (Phase.STOPPED, None),
+    (Desired.STOPPED, Outcome.STOPPED): (Phase.STOPPED, None),
+    (Desired.STOPPED, Outcome.VANISHED): (Phase.ERROR, None),
+    (Desired.STOPPED, Outcome.BROKEN): (Phase.ERROR, None),
+}
+
+
+def settle(desired: Desired, outcome: Outcome) -> tuple[Phase, Desired | None]:
+    """The phase a pass settles a pod in; a pair the table lacks is a bug in the caller."""
+    try:
+        return SETTLES[(desired, outcome)]
+    except KeyError:
+        raise ValueError(f"no phase for a pod that should be {desired} and is {outcome}") from None
 
 
 def check_allowed(action: Action, phase: Phase, pod_id: str) -> None:

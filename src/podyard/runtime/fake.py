@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+from podyard.domain.probes import ProbeCheck, ProbeResult
 from podyard.domain.secrets import RegistryAuth
 from podyard.domain.streams import STDOUT, ExecState, LogQuery, Stream
 from podyard.runtime import logfile
@@ -84,6 +85,10 @@ class FakeRuntime:
         self._changes: asyncio.Queue[str] = asyncio.Queue()
         self.attached: list[tuple[str, str]] = []
         self.sizes: dict[tuple[str, str], tuple[int, int]] = {}
+        # Test hooks: probe results by (pod id, container, check kind), passing by default;
+        # every probe asked for, in order.
+        self.probe_results: dict[tuple[str, str, str], ProbeResult] = {}
+        self.probes: list[tuple[str, str, ProbeCheck]] = []
 
     def _changed(self, pod_id: str) -> None:
         self._changes.put_nowait(pod_id)
@@ -131,6 +136,17 @@ class FakeRuntime:
         c = pod.containers[name]
         pod.containers[name] = replace(c, state="exited", exit_code=code, finished_at=datetime.now(UTC))
         self._changed(pod_id)
+
+    async def stop_container(self, pod_id: str, name: str, grace_seconds: int) -> None:
+        pod = self._pod(pod_id)
+        c = pod.containers[name]
+        if c.state == "running":
+            pod.containers[name] = replace(c, state="exited", exit_code=143, finished_at=datetime.now(UTC))
+        self._changed(pod_id)
+
+    async def probe(self, pod_id: str, container: str, check: ProbeCheck, pod_ip: str) -> ProbeResult:
+        self.probes.append((pod_id, container, check))
+        return self.probe_results.get((pod_id, container, check.kind), ProbeResult(True))
 
     async def stop_pod(self, pod_id: str, grace_seconds: int) -> None:
         pod = self._pod(pod_id)

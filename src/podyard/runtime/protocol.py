@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, Protocol
 
+from podyard.domain.probes import ProbeCheck, ProbeResult
 from podyard.domain.secrets import RegistryAuth
 from podyard.domain.streams import ExecState, LogQuery, Stream
 
@@ -112,6 +113,15 @@ class Runtime(Protocol):
         failed to start, by name, with the runtime's reason."""
 
     async def start_container(self, pod_id: str, name: str) -> None: ...
+
+    async def stop_container(self, pod_id: str, name: str, grace_seconds: int) -> None:
+        """Stop one container (SIGTERM, then SIGKILL after the grace period)."""
+
+    async def probe(self, pod_id: str, container: str, check: ProbeCheck, pod_ip: str) -> ProbeResult:
+        """Run one check inside the pod: ``exec`` in the container, ``tcpSocket`` and
+        ``httpGet`` from the pod's own network namespace, to ``check.host`` (resolved
+        as the pod resolves it) or else ``pod_ip``. Never raises for a failed check,
+        a timeout or a pod that is not running: those are a failed result."""
 
     async def stop_pod(self, pod_id: str, grace_seconds: int) -> None:
         """Stop every container (SIGTERM, then SIGKILL after the grace period)."""

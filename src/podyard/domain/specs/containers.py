@@ -35,17 +35,30 @@ class TcpSocketSpec(WireModel):
     port: Annotated[int, Field(ge=1, le=65535)]
 
 
+def _no_controls(v: str) -> str:
+    # Sent as is in the probe's request: a line break would smuggle in headers.
+    if any((ord(ch) < 0x20 and ch != "\t") or ord(ch) == 0x7F for ch in v):
+        raise ValueError("must not contain control characters (line breaks included)")
+    return v
+
+
+def _request_path(v: str) -> str:
+    if any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in v):
+        raise ValueError("must not contain spaces or control characters")
+    return v
+
+
 class HhSpec(WireModel):
     name: Annotated[str, Field(pattern=naming.HTTP_HEADER_NAME.pattern)]
-    value: str
+    value: Annotated[str, Field(max_length=4096), AfterValidator(_no_controls)]
 
 
 class HgSpec(WireModel):
     scheme: Literal["http", "https", "HTTP", "HTTPS"] | None = None
     host: Annotated[str, Field(max_length=253)] | None = None
     port: Annotated[int, Field(ge=1, le=65535)]
-    path: Annotated[str, Field(min_length=1, max_length=256)]
-    http_header: list[HhSpec] | None = None
+    path: Annotated[str, Field(min_length=1, max_length=256), AfterValidator(_request_path)]
+    http_header: Annotated[list[HhSpec], Field(max_length=64)] | None = None
 
     @field_validator("host")
     @classmethod
@@ -197,11 +210,6 @@ def _mounts_apart(mounts: list[VolumeMountSpec] | None) -> list[VolumeMountSpec]
 class _ContainerBase(WireModel):
     """What createPods' ContainerSpec and rebuildPod's RebuildContainerSpec share."""
 
-    unsupported = {
-        "liveness_probe": "probes are not run yet",
-        "readiness_probe": "probes are not run yet",
-    }
-
     name: Dns1123Label
     command: Annotated[list[str], AfterValidator(total_length(COMMAND_MAX, "command"))] | None = None
     args: Annotated[list[str], AfterValidator(total_length(ARGS_MAX, "args"))] | None = None
@@ -217,7 +225,6 @@ class _ContainerBase(WireModel):
 
 class ContainerSpec(_ContainerBase):
     unsupported = {
-        **_ContainerBase.unsupported,
         "image_cache_id": "image caches are not offered",
         "type": "init containers are not run yet",
     }

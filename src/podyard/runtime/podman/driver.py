@@ -23,12 +23,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from podyard.domain.probes import ProbeCheck, ProbeResult
 from podyard.domain.secrets import RegistryAuth
 from podyard.domain.streams import LOG_FILE_BYTES, ExecState, LogQuery, Stream
 from podyard.runtime import logfile
 from podyard.runtime.logfile import LogKeeper
 from podyard.runtime.podman.client import API, LibpodClient, NotFoundInRuntime
 from podyard.runtime.podman.hijack import hijack
+from podyard.runtime.podman.probes import PodProber
 from podyard.runtime.protocol import (
     LABEL_CONTAINER,
     LABEL_GENERATION,
@@ -130,6 +132,7 @@ class PodmanRuntime:
         self.api = client
         self.log_root = log_root
         self.logs = LogKeeper(log_root)
+        self.prober = PodProber(client, self.exec_kill)
 
     def log_path(self, pod_id: str, container: str) -> Path:
         return self.log_root / pod_id / f"{container}.log"
@@ -249,6 +252,19 @@ class PodmanRuntime:
 
     async def start_container(self, pod_id: str, name: str) -> None:
         await self.api.request("POST", f"/containers/{container_name(pod_id, name)}/start")
+
+    async def stop_container(self, pod_id: str, name: str, grace_seconds: int) -> None:
+        await self.api.request(
+            "POST",
+            f"/containers/{container_name(pod_id, name)}/stop",
+            params={"timeout": grace_seconds},
+            timeout=grace_seconds + 60,
+        )
+
+    async def probe(self, pod_id: str, container: str, check: ProbeCheck, pod_ip: str) -> ProbeResult:
+        return await self.prober.probe(
+            check, container=container_name(pod_id, container), infra=infra_name(pod_id), pod_ip=pod_ip
+        )
 
     async def stop_pod(self, pod_id: str, grace_seconds: int) -> None:
         names = await self._container_names(pod_id)
