@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import websocket
 
+from tests.harness import wait_for
 from tests.jd import JdError, container, pod_spec
 from tests.wsjdc import JdcStream
 
@@ -72,6 +73,12 @@ def test_exec_over_the_jdc_protocol(fake_server) -> None:
     failing = jd.call("execCreate", pod_id, "app", ["false"])["execId"]
     JdcStream(fake_server.endpoint, jd.account, pod_id, "app", "execStart", failing).read_to_end(10)
     assert jd.call("execGetExitCode", pod_id, "app", failing) == {"execCode": 1}
+    # The runtime forgets ended execs soon (Podman: exit_command_delay); the code stays.
+    session = fake_server.app.ctx.sessions.by_id[failing]
+    wait_for(lambda: fake_server.in_loop(lambda: session.ended_at is not None), 10, "the session to end")
+    fake_server.in_loop(fake_server.runtime.execs.clear)
+    assert jd.call("execGetExitCode", pod_id, "app", failing) == {"execCode": 1}
+    assert jd.call("execGetExitCode", pod_id, "app", exec_id) == {"execCode": 0}
 
 
 def refused(fake_server, account, pod_id, container, action, exec_id=None) -> int:

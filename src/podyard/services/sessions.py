@@ -36,6 +36,7 @@ class Session:
     runtime_id: str = ""
     started: bool = False
     ended_at: float | None = None
+    exit_code: int | None = None  # an ended exec's, read when its stream ended
 
 
 @dataclass

@@ -97,10 +97,15 @@ async def attach(
 
 
 async def session_ended(ctx: ServiceContext, session: Session, *, abandoned: bool) -> None:
-    """The client is gone or the stream is over; an abandoned exec's process is ended."""
+    """The client is gone or the stream is over; an abandoned exec's process is ended.
+    An exec's exit code is kept with its session: the runtime forgets ended execs soon."""
     try:
-        if abandoned and session.kind == "exec":
-            await _runtime(ctx).exec_kill(session.runtime_id)
+        if session.kind == "exec":
+            if abandoned:
+                await _runtime(ctx).exec_kill(session.runtime_id)
+            state = await _runtime(ctx).exec_state(session.runtime_id)
+            if state is not None and not state.running:
+                session.exit_code = state.exit_code
     finally:
         ctx.sessions.end(session)
 
@@ -112,6 +117,8 @@ async def exec_exit_code(
     session = ctx.sessions.find(exec_id, account.account_id, pod_id, name)
     if not session.started:
         raise FailedPrecondition(f"exec {exec_id} has not been started; execStart runs it")
+    if session.exit_code is not None:
+        return session.exit_code
     state = await _runtime(ctx).exec_state(session.runtime_id)
     if state is None:
         raise NotFound(f"execId: exec {exec_id} is no longer known to the runtime")

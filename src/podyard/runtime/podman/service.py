@@ -40,6 +40,10 @@ tmp_dir = "{tmp_dir}"
 volume_path = "{volume_path}"
 # A private lock directory, not the machine-wide /libpod_lock shared memory.
 lock_type = "file"
+# How long an ended exec (and its conmon) is kept for its exit code: podyard reads the
+# code when the exec's stream ends, so seconds do; Podman's 300 s would keep a conmon
+# per exec probe for five minutes.
+exit_command_delay = 10
 
 [network]
 network_backend = "netavark"
