@@ -126,7 +126,7 @@ def test_tty_and_resize(podyard: Podyard, image: str) -> None:
     jd2, shell = sleeper(podyard, image, tty=True, command=["sh"])
     jd2.call("resizeTTY", shell, "app", 20, 70)
     a = JdcStream(podyard.endpoint, jd2.account, shell, "app", "attach")
-    a.send(" stty size\r")  # a leading space: see test_the_real_jdc_attach
+    a.send(" stty size\r")
     assert b"20 70" in a.read_until(b"20 70").stdout
     a.close()
 

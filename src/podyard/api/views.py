@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from podyard.domain import probes
 from podyard.domain.instance_types import InstanceType
 from podyard.domain.records import ContainerRecord, PodRecord
 from podyard.domain.status import iso
@@ -23,8 +24,8 @@ def container(c: ContainerRecord) -> dict[str, Any]:
         "secret": s.get("secret"),
         "tty": bool(s.get("tty")),
         "workingDir": s.get("workingDir"),
-        "livenessProbe": s.get("livenessProbe"),
-        "readinessProbe": s.get("readinessProbe"),
+        "livenessProbe": probes.shown(s.get("livenessProbe")),
+        "readinessProbe": probes.shown(s.get("readinessProbe")),
         "resources": s.get("resources"),
         "systemDisk": {
             "category": disk.get("category", "cloud"),

@@ -82,6 +82,29 @@ class Probe:
         )
 
 
+def shown(spec: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A stored ProbeSpec as describePod shows it: with the defaults it runs with."""
+    if not spec:
+        return None
+    defaults = {
+        "initialDelaySeconds": INITIAL_DELAY_SECONDS,
+        "periodSeconds": PERIOD_SECONDS,
+        "timeoutSeconds": TIMEOUT_SECONDS,
+        "failureThreshold": FAILURE_THRESHOLD,
+        "successThreshold": SUCCESS_THRESHOLD,
+    }
+    view = {
+        **defaults,
+        **spec,
+        "exec": spec.get("exec"),
+        "httpGet": spec.get("httpGet"),
+        "tcpSocket": spec.get("tcpSocket"),
+    }
+    if view["httpGet"]:
+        view["httpGet"] = {"scheme": "http", "host": None, "httpHeader": [], **view["httpGet"]}
+    return view
+
+
 def http_ok(status: int) -> bool:
     """The docs: a status from 200 to 399 is a success."""
     return 200 <= status < 400
