@@ -6,11 +6,17 @@ import pytest
 from jdcloud_sdk.services.common.models.Filter import Filter
 from jdcloud_sdk.services.pod.models.ContainerResourceSpec import ContainerResourceSpec
 from jdcloud_sdk.services.pod.models.DnsConfigSpec import DnsConfigSpec
+from jdcloud_sdk.services.pod.models.ExecSpec import ExecSpec
+from jdcloud_sdk.services.pod.models.HgSpec import HgSpec
 from jdcloud_sdk.services.pod.models.HostAliasSpec import HostAliasSpec
+from jdcloud_sdk.services.pod.models.ProbeSpec import ProbeSpec
 from jdcloud_sdk.services.pod.models.RebuildContainerSpec import RebuildContainerSpec
 from jdcloud_sdk.services.pod.models.RequestSpec import RequestSpec
 from jdcloud_sdk.services.pod.models.ResourceRequestsSpec import ResourceRequestsSpec
+from jdcloud_sdk.services.pod.models.TcpSocketSpec import TcpSocketSpec
 
+from podyard.domain.probes import ProbeResult
+from tests.harness import wait_for
 from tests.jd import JdError, container, pod_spec
 
 
@@ -108,6 +114,48 @@ def test_rebuild_and_resize(fake_server) -> None:
     assert pod["containers"][0]["resources"]["limits"]["cpu"] == "1500m"
     run = fake_server.runtime.pods[pod_id].run
     assert run.memory_bytes == 8 * 1024**3 and run.containers[0].cpu_millis == 1500
+
+
+def test_probes_through_create_and_rebuild(fake_server) -> None:
+    jd = fake_server.jd()
+    live = ProbeSpec(exec_=ExecSpec(["cat", "/tmp/ok"]), periodSeconds=5)
+    [pod_id] = jd.create_pods(pod_spec(jd.account, "pr", [container(command=["sleep", "1"], livenessProbe=live)]))
+    fake_server.settle()
+    shown = jd.pod(pod_id)["containers"][0]
+    assert shown["livenessProbe"] == {
+        "initialDelaySeconds": 10,
+        "periodSeconds": 5,
+        "timeoutSeconds": 1,
+        "failureThreshold": 3,
+        "successThreshold": 1,
+        "exec": {"command": ["cat", "/tmp/ok"]},
+        "httpGet": None,
+        "tcpSocket": None,
+    }
+    assert shown["readinessProbe"] is None and shown["containerStatus"]["ready"] is True
+
+    # rebuildPod replaces the probes; the rebuilt pod, started, is probed with the new ones.
+    jd.call("stopPod", pod_id)
+    fake_server.settle()
+    ready = ProbeSpec(initialDelaySeconds=0, periodSeconds=1, failureThreshold=1, httpGet=HgSpec(8080, "/healthz"))
+    jd.call("rebuildPod", pod_id, [RebuildContainerSpec("app", "busybox", readinessProbe=ready)])
+    fake_server.settle()
+    shown = jd.pod(pod_id)["containers"][0]
+    assert shown["livenessProbe"] is None and shown["readinessProbe"]["httpGet"]["path"] == "/healthz"
+    assert shown["readinessProbe"]["httpGet"]["scheme"] == "http"
+    jd.call("startPod", pod_id)
+    status = lambda: jd.pod(pod_id)["containers"][0]["containerStatus"]  # noqa: E731
+    wait_for(lambda: status()["ready"], 10, "ready")
+    probed = fake_server.in_loop(lambda: [c for p, _, c in fake_server.runtime.probes if p == pod_id])
+    assert {c.kind for c in probed} == {"httpGet"} and probed[-1].port == 8080
+    fake_server.in_loop(
+        lambda: fake_server.runtime.probe_results.update({(pod_id, "app", "httpGet"): ProbeResult(False)})
+    )
+    wait_for(lambda: not status()["ready"], 10, "not ready")
+    assert jd.pod(pod_id)["podStatus"]["phase"] == "running" and status()["restartCount"] == 0
+    with pytest.raises(JdError, match="exactly one"):
+        jd.call("rebuildPod", pod_id, [RebuildContainerSpec("app", "busybox", livenessProbe=ProbeSpec(
+            tcpSocket=TcpSocketSpec(80), exec_=ExecSpec(["true"])))])  # fmt: skip
 
 
 def test_describe_pods_filters_and_pages(fake_server) -> None:
