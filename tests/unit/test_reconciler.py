@@ -19,7 +19,7 @@ from podyard.domain.regions import region_with_default_azs
 from podyard.domain.specs.actions import CreatePodsRequest, RebuildPodRequest
 from podyard.domain.specs.wire import parse_body
 from podyard.runtime.fake import FakeRuntime
-from podyard.runtime.protocol import PodRun
+from podyard.runtime.protocol import PodRun, RuntimeFailure
 from podyard.services import accounts, pods
 from podyard.services.context import ServiceContext
 from podyard.store.crypto import SecretBox
@@ -365,3 +365,58 @@ def test_resync_finds_what_the_events_missed(w: World) -> None:
         return await w.rec.resync_once()
 
     assert w.run(go()) == b
+
+
+def test_a_vanished_subnet_is_permanent_not_retried(w: World) -> None:
+    [pod_id] = w.create()
+    w.rec.store.subnet = lambda subnet_id: None  # type: ignore[method-assign]  # gone before the pod is made
+
+    async def go() -> None:
+        w.rec.scheduler.bind()
+        await settle(w, pod_id)
+        assert w.clock.pending() == 0  # no retry planned
+        await w.clock.advance(600)
+
+    w.run(go())
+    pod = w.pod(pod_id)
+    assert (pod.phase, pod.reason) == ("error", "SubnetMissing")
+    assert w.net.subnet_id in (pod.message or "") and pod_id not in w.runtime.pods
+    pods.delete_pod(w.ctx, w.account, "cn-north-1", pod_id)  # an error pod can be deleted
+
+
+def test_a_temporary_failure_is_retried_with_backoff(w: World) -> None:
+    [pod_id] = w.create()
+    failures = iter([True, True, False])
+    real_inspect = w.runtime.inspect_pod
+
+    async def flaky(pid: str) -> Any:
+        if next(failures, False):
+            raise RuntimeFailure("the runtime is restarting")
+        return await real_inspect(pid)
+
+    w.runtime.inspect_pod = flaky  # type: ignore[method-assign]
+
+    async def go() -> None:
+        w.rec.scheduler.bind()
+        w.rec.nudge(pod_id)
+        await wait_idle(w)
+        assert w.rec.scheduler.planned(pod_id) == 1.0  # failed; retried in 1 s
+        await w.clock.advance(1.0)
+        await wait_idle(w)
+        assert w.rec.scheduler.planned(pod_id) == 3.0  # failed again; the next retry waits 2 s
+        assert w.pod(pod_id).phase == "pending"
+        await w.clock.advance(2.0)
+        await wait_idle(w)
+        assert w.rec.scheduler.planned(pod_id) is None
+
+    w.run(go())
+    assert w.pod(pod_id).phase == "running"
+
+
+async def wait_idle(w: World) -> None:
+    """The pass runs partly on the database's thread: wait for it to be done."""
+    for _ in range(500):
+        await asyncio.sleep(0.01)
+        if w.rec.idle():
+            return
+    raise AssertionError("the reconciler did not settle")

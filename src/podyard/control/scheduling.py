@@ -60,6 +60,11 @@ class PodScheduler:
         """No pass running or asked for (planned ones aside)."""
         return self._active == 0 and not any(e.is_set() for e in self._wake.values())
 
+    def planned(self, pod_id: str) -> float | None:
+        """When the next planned pass over the pod is due (clock time), if one is."""
+        timer = self._timers.get(pod_id)
+        return timer.when() if timer is not None else None
+
     def forget(self, pod_id: str) -> None:
         self._retries.forget(pod_id)
         timer = self._timers.pop(pod_id, None)
