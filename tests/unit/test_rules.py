@@ -11,7 +11,7 @@ from podyard.domain import billing, naming, network
 from podyard.domain.errors import FailedPrecondition, Forbidden, QuotaExceeded
 from podyard.domain.images import parse_image
 from podyard.domain.instance_types import INSTANCE_TYPES
-from podyard.domain.phases import ALLOWED, LEADS_TO, Action, Desired, Phase, check_allowed
+from podyard.domain.phases import ALLOWED, LEADS_TO, SETTLES, Action, Desired, Outcome, Phase, check_allowed, settle
 from podyard.domain.quotas import ResourceType, check_quota
 from podyard.domain.resources import ContainerResources, Quantity, parse_cpu_millis, parse_memory_mb, resources_error
 
@@ -129,6 +129,18 @@ def test_phase_rules_of_the_docs() -> None:
     assert ALLOWED[Action.REBUILD] == {Phase.STOPPED} and LEADS_TO[Action.REBUILD][1] == Desired.STOPPED
     assert ALLOWED[Action.RESIZE] == {Phase.STOPPED} and LEADS_TO[Action.RESIZE][1] == Desired.STOPPED
     assert Phase.DELETING not in ALLOWED[Action.MODIFY]
+
+
+def test_what_a_pass_finds_settles_the_phase() -> None:
+    assert settle(Desired.RUNNING, Outcome.CREATING) == (Phase.PENDING, None)
+    assert settle(Desired.RUNNING, Outcome.COMPLETED) == (Phase.STOPPED, Desired.STOPPED)  # finished: stays so
+    assert settle(Desired.STOPPED, Outcome.CREATING) == (Phase.STOPPED, None)  # a rebuilt pod stays stopped
+    for desired in (Desired.RUNNING, Desired.STOPPED):
+        assert settle(desired, Outcome.BROKEN)[0] == settle(desired, Outcome.VANISHED)[0] == Phase.ERROR
+    # A pass never settles a pod in a transitional phase: only user actions lead there.
+    assert {phase for phase, _ in SETTLES.values()} == {Phase.PENDING, Phase.RUNNING, Phase.STOPPED, Phase.ERROR}
+    with pytest.raises(ValueError, match="should be stopped and is running"):
+        settle(Desired.STOPPED, Outcome.RUNNING)
 
 
 def test_billing_rules() -> None:
