@@ -126,7 +126,7 @@ def test_tty_and_resize(podyard: Podyard, image: str) -> None:
     jd2, shell = sleeper(podyard, image, tty=True, command=["sh"])
     jd2.call("resizeTTY", shell, "app", 20, 70)
     a = JdcStream(podyard.endpoint, jd2.account, shell, "app", "attach")
-    a.send(" stty size\r")
+    a.send("stty size\r")
     assert b"20 70" in a.read_until(b"20 70").stdout
     a.close()
 
@@ -196,9 +196,8 @@ def test_a_client_that_leaves_leaves_no_process(podyard: Podyard, image: str) ->
 def test_attach_with_two_clients(podyard: Podyard, image: str) -> None:
     jd, pod_id = sleeper(podyard, image, tty=True, command=["sh"])
     a = JdcStream(podyard.endpoint, jd.account, pod_id, "app", "attach")
-    b = JdcStream(podyard.endpoint, jd.account, pod_id, "app", "attach")
-    time.sleep(0.5)
-    a.send(" echo from-$((40+2))\r")  # a leading space: see test_the_real_jdc_attach
+    b = JdcStream(podyard.endpoint, jd.account, pod_id, "app", "attach")  # attached once connected
+    a.send("echo from-$((40+2))\r")
     assert b"from-42" in a.read_until(b"from-42").stdout
     assert b"from-42" in b.read_until(b"from-42").stdout
     a.close()
