@@ -181,3 +181,25 @@ def test_stopping_the_pod_stops_its_probes(w: World) -> None:
 
     w.run(go())
     assert w.pod(pod_id).phase == "stopped"
+
+
+def test_probes_keep_a_fixed_beat(w: World) -> None:
+    real_probe = w.runtime.probe
+    slow = {"seconds": 0.4}
+
+    async def slow_probe(*args: Any) -> ProbeResult:
+        await w.clock.sleep(slow["seconds"])  # each check takes a while
+        return await real_probe(*args)
+
+    w.runtime.probe = slow_probe  # type: ignore[method-assign]
+    pod_id = create(w, readinessProbe={"tcpSocket": {"port": 80}, "initialDelaySeconds": 0, "periodSeconds": 1})
+
+    async def go() -> None:
+        await settle(w, pod_id)
+        await w.clock.advance(10.5)
+        assert checks(w, pod_id, "tcpSocket") == 11  # at 0, 1, ..., 10: not pushed back by 0.4 s each
+        slow["seconds"] = 2.5  # a check that overruns two beats: they are skipped, not bunched
+        await w.clock.advance(10)
+        assert checks(w, pod_id, "tcpSocket") == 11 + 3  # started at 11, 14, 17 (and 20 not yet done)
+
+    w.run(go())

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -109,13 +110,15 @@ class Prober:
     async def _probe(self, target: Target, w: _Watch, kind: ProbeKind, probe: Probe) -> None:
         verdict = Verdict(passing=kind == "liveness")
         await self._clock.sleep(probe.initial_delay_seconds)
+        due = self._clock.monotonic()
         while True:
+            due = _next_beat(due, probe.period_seconds, self._clock.monotonic())
             try:
                 result = await self._runtime.probe(target.pod_id, target.container, probe.check, target.pod_ip)
             except RuntimeFailure as e:  # the runtime, not the pod, failed: no verdict either way
                 log.warning("pod %s container %s: %s probe not run: %s", target.pod_id, target.container, kind,
                             e.message)  # fmt: skip
-                await self._clock.sleep(probe.period_seconds)
+                await self._clock.sleep(max(0.0, due - self._clock.monotonic()))
                 continue
             if verdict.record(result.ok, probe):
                 if kind == "readiness":
@@ -131,4 +134,11 @@ class Prober:
                         await self._runtime.stop_container(target.pod_id, target.container, target.grace_seconds)
                     self._on_change(target.pod_id)
                     return
-            await self._clock.sleep(probe.period_seconds)
+            await self._clock.sleep(max(0.0, due - self._clock.monotonic()))
+
+
+def _next_beat(last: float, period: float, now: float) -> float:
+    """A fixed beat, as kubelet's ticker: a slow check does not push the next one back,
+    and beats it overran are skipped, not made up in a burst."""
+    missed = max(0, math.floor((now - last) / period))
+    return last + (missed + 1) * period

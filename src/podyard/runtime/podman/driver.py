@@ -59,6 +59,11 @@ _STATES: dict[str, ContainerRunState] = {
     "stopping": "running",
 }
 _MANAGED = json.dumps({"label": [f"{LABEL_MANAGED}=true"]})
+# Container events after which its state may differ. Exec probes make two events each
+# (exec, exec_died): a pass over the pod for each would cost more than the probe.
+_STATE_EVENTS = frozenset(
+    {"create", "init", "start", "restart", "died", "stop", "kill", "pause", "unpause", "cleanup", "remove"}
+)
 
 
 def container_name(pod_id: str, name: str) -> str:
@@ -376,6 +381,8 @@ class PodmanRuntime:
     async def changes(self) -> AsyncIterator[str]:
         filters = json.dumps({"type": ["container"], "label": [f"{LABEL_MANAGED}=true"]})
         async for event in self.api.stream_lines("GET", "/events", params={"stream": "true", "filters": filters}):
+            if (event.get("Action") or event.get("status")) not in _STATE_EVENTS:
+                continue  # exec, attach, resize...: the container's state is as it was
             pod_id = ((event.get("Actor") or {}).get("Attributes") or {}).get(LABEL_POD)
             if pod_id:
                 yield pod_id
