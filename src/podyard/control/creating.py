@@ -10,13 +10,14 @@ with back-off while the pod should run; a vanished subnet is permanent.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from podyard.control.backoff import Backoff
 from podyard.control.clock import Clock
 from podyard.control.failures import PermanentFailure
 from podyard.control.images import ImagePolicy
 from podyard.control.podrun import pod_run
+from podyard.control.watching import Inspect
 from podyard.control.writeback import StatusWriter
 from podyard.domain.network import gateway_of
 from podyard.domain.phases import Desired, Outcome
@@ -32,8 +33,6 @@ from podyard.runtime.protocol import (
     RuntimeFailure,
 )
 from podyard.store.observed import ObservedStore
-
-Inspect = Callable[[str], Awaitable[PodObservation | None]]
 
 
 class PodMaker:

@@ -5,21 +5,20 @@ and what that came to, written back.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import replace
 
 from podyard.control.clock import Clock
 from podyard.control.probes import Prober, Target
 from podyard.control.restarts import RestartPolicy
 from podyard.control.status import MISSING, completion, start_error, state_of
+from podyard.control.watching import Inspect
 from podyard.control.writeback import StatusWriter
 from podyard.domain.phases import Outcome, Phase
 from podyard.domain.probes import LIVENESS_FAILED
 from podyard.domain.records import ContainerRecord, PodRecord
 from podyard.domain.status import CREATING, ContainerState, ContainerStatus
 from podyard.runtime.protocol import PodObservation, Runtime
-
-Inspect = Callable[[str], Awaitable[PodObservation | None]]
 
 
 class ContainerDriver:

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable
 
 from podyard.control.clock import Clock
 from podyard.runtime.protocol import PodObservation, Runtime
 from podyard.store.observed import ObservedStore
 
 log = logging.getLogger(__name__)
+
+Inspect = Callable[[str], Awaitable[PodObservation | None]]  # RuntimeWatch.inspect, handed to the jobs
 
 
 def _fingerprint(obs: PodObservation | None) -> Hashable:

@@ -269,7 +269,7 @@ async def _http_status(sock: socket.socket, check: ProbeCheck, host: str) -> int
         server_hostname = "" if _is_address(host) else host
     conn = h11.Connection(h11.CLIENT, max_incomplete_event_size=RESPONSE_HEAD_MAX)
     try:
-        request = conn.send(h11.Request(method="GET", target=_target(check.path), headers=_headers(check, host)))
+        request = conn.send(h11.Request(method="GET", target=check.path, headers=_headers(check, host)))
         request += conn.send(h11.EndOfMessage()) or b""
     except h11.ProtocolError as e:
         raise _Failed(f"cannot make the HTTP request: {e}") from None
@@ -307,10 +307,6 @@ def _headers(check: ProbeCheck, host: str) -> list[tuple[str, str]]:
     defaults = [("Host", hostport), ("User-Agent", USER_AGENT), ("Accept", "*/*")]
     # The user's own Host, User-Agent and Accept win over the defaults, as in kubelet.
     return [*(d for d in defaults if d[0].lower() not in given), *headers, ("Connection", "close")]
-
-
-def _target(path: str) -> str:
-    return path if path.startswith("/") else "/" + path
 
 
 def _is_address(host: str) -> bool:
