@@ -77,7 +77,7 @@ def fake_server(tmp_path: Path) -> Iterator[FakeServer]:
         quota_pod=20,
         quota_container=40,
     )
-    runtime = FakeRuntime()
+    runtime = FakeRuntime(tmp_path / "logs")
     ready: dict[str, Any] = {}
     app = PodyardApp(settings, fake_runtime(runtime), on_ready=lambda creds: ready.update(creds))
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="on", log_level="warning"))

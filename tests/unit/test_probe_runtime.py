@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -86,9 +87,9 @@ def test_a_thread_that_cannot_leave_the_namespace_is_never_used_again(monkeypatc
     asyncio.run(go())
 
 
-def test_fake_runtime_probes_and_stops_one_container() -> None:
+def test_fake_runtime_probes_and_stops_one_container(tmp_path: Path) -> None:
     async def go() -> None:
-        rt = FakeRuntime()
+        rt = FakeRuntime(tmp_path)
         app = ContainerRun("app", "busybox", None, None, {}, None, False, 1 << 20, 100)
         side = ContainerRun("side", "busybox", None, None, {}, None, False, 1 << 20, 100)
         await rt.create_pod(PodRun("pod-1", 1, "h", "net", "10.0.0.2", 1 << 20, 100, 10, 1, [app, side]))

@@ -40,7 +40,7 @@ class World:
             24,
         )
         self.account, self.net = accounts.create_account(self.ctx, "t")
-        self.runtime = FakeRuntime()
+        self.runtime = FakeRuntime(tmp / "logs")
         self.clock = ManualClock()
         self.rec = Reconciler(
             ObservedStore(self.db, self.ctx.secret_box),
