@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from podyard.control.clock import Clock
-from podyard.domain.probes import Probe, ProbeKind, Verdict
+from podyard.domain.probes import Probe, ProbeKind, ProbeResult, Verdict
 from podyard.runtime.protocol import Runtime, RuntimeFailure
 
 log = logging.getLogger(__name__)
@@ -112,33 +112,40 @@ class Prober:
         await self._clock.sleep(probe.initial_delay_seconds)
         due = self._clock.monotonic()
         while True:
-            due = _next_beat(due, probe.period_seconds, self._clock.monotonic())
             try:
                 result = await self._runtime.probe(target.pod_id, target.container, probe.check, target.pod_ip)
             except RuntimeFailure as e:  # the runtime, not the pod, failed: no verdict either way
                 log.warning("pod %s container %s: %s probe not run: %s", target.pod_id, target.container, kind,
                             e.message)  # fmt: skip
-                await self._clock.sleep(max(0.0, due - self._clock.monotonic()))
-                continue
-            if verdict.record(result.ok, probe):
-                if kind == "readiness":
-                    w.ready = verdict.passing
-                    log.info("pod %s container %s: ready=%s (%s)", target.pod_id, target.container,
-                             w.ready, result.message or "probe passed")  # fmt: skip
-                    self._on_change(target.pod_id)
-                else:
-                    w.killed = f"the liveness probe failed {probe.failure_threshold} times in a row: {result.message}"
-                    w.ready = False
-                    log.info("pod %s container %s: %s; restarting it", target.pod_id, target.container, w.killed)
-                    with contextlib.suppress(RuntimeFailure):
-                        await self._runtime.stop_container(target.pod_id, target.container, target.grace_seconds)
-                    self._on_change(target.pod_id)
+            else:
+                if verdict.record(result.ok, probe) and not await self._flipped(
+                    target, w, kind, probe, verdict, result
+                ):
                     return
-            await self._clock.sleep(max(0.0, due - self._clock.monotonic()))
+            due = _next_beat(due, probe.period_seconds, self._clock.monotonic())
+            await self._clock.sleep(due - self._clock.monotonic())
+
+    async def _flipped(
+        self, target: Target, w: _Watch, kind: ProbeKind, probe: Probe, verdict: Verdict, result: ProbeResult
+    ) -> bool:
+        """Act on a verdict that flipped; False when the probe is done (a liveness failure)."""
+        if kind == "readiness":
+            w.ready = verdict.passing
+            log.info("pod %s container %s: ready=%s (%s)", target.pod_id, target.container,
+                     w.ready, result.message or "probe passed")  # fmt: skip
+            self._on_change(target.pod_id)
+            return True
+        w.killed = f"the liveness probe failed {probe.failure_threshold} times in a row: {result.message}"
+        w.ready = False
+        log.info("pod %s container %s: %s; restarting it", target.pod_id, target.container, w.killed)
+        with contextlib.suppress(RuntimeFailure):
+            await self._runtime.stop_container(target.pod_id, target.container, target.grace_seconds)
+        self._on_change(target.pod_id)
+        return False
 
 
 def _next_beat(last: float, period: float, now: float) -> float:
-    """A fixed beat, as kubelet's ticker: a slow check does not push the next one back,
-    and beats it overran are skipped, not made up in a burst."""
+    """The first beat after ``now`` on a fixed beat from ``last``: a slow check does not
+    push the next one back, and beats it overran are skipped, not made up in a burst."""
     missed = max(0, math.floor((now - last) / period))
     return last + (missed + 1) * period
