@@ -44,6 +44,7 @@ class PodMaker:
         writer: StatusWriter,
         clock: Clock,
         retries: Backoff,
+        inspect: Inspect,
         nudge: Callable[[str, float], None],
         *,
         pids_limit: int,
@@ -55,11 +56,12 @@ class PodMaker:
         self._writer = writer
         self._clock = clock
         self._retries = retries
+        self._inspect = inspect
         self._nudge = nudge
         self._pids_limit = pids_limit
         self._slots = asyncio.Semaphore(concurrency)
 
-    async def make(self, pod: PodRecord, obs: PodObservation | None, inspect: Inspect) -> PodObservation | None:
+    async def make(self, pod: PodRecord, obs: PodObservation | None) -> PodObservation | None:
         """The pod's current generation, created; None if that failed (the failure is
         shown on the pod and a retry planned)."""
         key = (pod.pod_id, "create")
@@ -89,7 +91,7 @@ class PodMaker:
             await self._failed(pod, run.containers, pull_errors, create_error, key)
             return None
         self._retries.succeeded(key)
-        created = await inspect(pod.pod_id)
+        created = await self._inspect(pod.pod_id)
         if created is None:
             raise RuntimeFailure(f"pod {pod.pod_id} vanished right after it was created")
         # Record the generation at once, so a crash from here on is not taken for a half-made pod.

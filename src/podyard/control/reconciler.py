@@ -61,8 +61,10 @@ class Reconciler:
         self.watch = RuntimeWatch(store, runtime, self.clock, self.nudge)
         self.writer = StatusWriter(store, self.clock, self.nudge)
         images = ImagePolicy(runtime, self.clock)
-        self.maker = PodMaker(store, runtime, images, self.writer, self.clock, backoff(), self.nudge,
-                              pids_limit=settings.pids_limit, concurrency=settings.create_concurrency)  # fmt: skip
+        self.maker = PodMaker(
+            store, runtime, images, self.writer, self.clock, backoff(), self.watch.inspect, self.nudge,
+            pids_limit=settings.pids_limit, concurrency=settings.create_concurrency,
+        )  # fmt: skip
         self.restarts = RestartPolicy(runtime, self.clock, backoff())
         self.prober = Prober(runtime, self.clock, self.nudge)
         self.driver = ContainerDriver(runtime, self.clock, self.restarts, self.prober, self.writer,
@@ -128,7 +130,7 @@ class Reconciler:
             fresh = obs is None or obs.generation != pod.generation or pod.materialized_generation != pod.generation
             if fresh:
                 self.prober.forget(pod_id)
-                obs = await self.maker.make(pod, obs, self.watch.inspect)
+                obs = await self.maker.make(pod, obs)
             if obs is None:
                 return True
             if pod.desired == Desired.RUNNING:
