@@ -41,6 +41,7 @@ def service_context(settings: Settings, db: Database) -> ServiceContext:
         quota_defaults=settings.quota_defaults(),
         network_pool=settings.network_pool,
         subnet_prefix=settings.subnet_prefix,
+        elastic_ip_pool=settings.elastic_ip_pool,
         sessions=Sessions(
             StreamLimits(
                 per_container=settings.exec_per_container,

@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     # Pod subnets come from this pool, one block per subnet; keep it host-local.
     network_pool: str = "10.224.0.0/16"
     subnet_prefix: int = 24
+    # Elastic IPs come from this pool. The default lives on the host's loopback (reached from
+    # this host only); a real deployment gives a routed range. Keep it host-local in tests.
+    elastic_ip_pool: str = "127.100.0.0/24"
     pids_limit: int = 1024
     quota_pod: int = DEFAULT_LIMITS[ResourceType.POD]
     quota_container: int = DEFAULT_LIMITS[ResourceType.CONTAINER]

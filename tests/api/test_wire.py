@@ -93,8 +93,8 @@ def test_routing_errors(fake_server) -> None:
     assert r.status_code == 405 and "use GET, POST" in envelope(r)["error"]["message"]
     r = signed(fake_server, "GET", "/v1/regions/cn-north-1/pods/pod-x:explode")
     assert r.status_code == 404
-    r = signed(fake_server, "GET", "/v1/regions/cn-north-1/vpcs", service="vpc")
-    assert r.status_code == 404 and "vpc service" in envelope(r)["error"]["message"]
+    r = signed(fake_server, "GET", "/v1/regions/cn-north-1/vpcs", service="cdn")
+    assert r.status_code == 404 and "cdn service" in envelope(r)["error"]["message"]
 
 
 def test_actions_not_served_yet_fail_loudly(fake_server) -> None:

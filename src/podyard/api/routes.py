@@ -123,8 +123,15 @@ POD_ROUTES: list[Route] = [
     ),
 ]
 
+# The VPC service (credential scope ``vpc``). Two helpers fill it in parallel: keep to
+# your own section.
+VPC_ROUTES: list[Route] = [
+    # -- VPCs, subnets, network interfaces, quotas --
+    # -- security groups, elastic IPs --
+]
+
 # The services that share this endpoint, by the name in the credential scope.
-SERVICES: dict[str, list[Route]] = {"pod": POD_ROUTES}
+SERVICES: dict[str, list[Route]] = {"pod": POD_ROUTES, "vpc": VPC_ROUTES}
 
 
 def match(service: str, method: str, path: str) -> tuple[Route | None, dict[str, str], list[str]]:

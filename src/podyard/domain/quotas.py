@@ -20,7 +20,28 @@ DEFAULT_LIMITS: dict[ResourceType, int] = {
 }
 
 
-def check_quota(resource: ResourceType, limit: int, used: int, asked: int) -> None:
+class VpcResource(StrEnum):
+    """The VPC service's quota types (describeQuota ``type``), as the SDK names them."""
+
+    VPC = "vpc"  # per account and region
+    ELASTIC_IP = "elastic_ip"  # per account and region
+    SUBNET = "subnet"  # per VPC (parentResourceId: the VPC id)
+    SECURITY_GROUP = "security_group"  # per VPC
+    SECURITY_GROUP_RULE = "securityGroupRule"  # per security group (parentResourceId: its id)
+
+
+VPC_LIMITS: dict[VpcResource, int] = {
+    VpcResource.VPC: 10,
+    VpcResource.ELASTIC_IP: 20,
+    VpcResource.SUBNET: 50,
+    VpcResource.SECURITY_GROUP: 50,
+    VpcResource.SECURITY_GROUP_RULE: 100,
+}
+# A network interface carries 1 to 5 security groups.
+MAX_GROUPS_PER_INTERFACE = 5
+
+
+def check_quota(resource: ResourceType | VpcResource, limit: int, used: int, asked: int) -> None:
     if used + asked > limit:
         raise QuotaExceeded(
             f"{resource} quota exceeded: {used} in use, {asked} asked, limit {limit} (describeQuota shows it)"

@@ -29,6 +29,7 @@ class ServiceContext:
     quota_defaults: dict[str, int]
     network_pool: str
     subnet_prefix: int
+    elastic_ip_pool: str = "127.100.0.0/24"
     nudge: Callable[[str], None] = lambda _pod_id: None
     now: Callable[[], datetime] = field(default=utcnow)
     runtime: Runtime | None = None  # set once the runtime is up

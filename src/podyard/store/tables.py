@@ -75,6 +75,7 @@ class Vpc(Base):
     region: Mapped[str] = mapped_column(String(32))
     name: Mapped[str] = mapped_column(String(64))
     cidr: Mapped[str] = mapped_column(String(32))
+    description: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
 
 
@@ -87,8 +88,10 @@ class Subnet(Base):
     vpc_id: Mapped[str] = mapped_column(ForeignKey("vpcs.vpc_id"))
     name: Mapped[str] = mapped_column(String(64))
     cidr: Mapped[str] = mapped_column(String(32))
-    # Which block of the host's subnet pool this is: blocks never overlap.
-    pool_index: Mapped[int] = mapped_column(Integer, unique=True)
+    description: Mapped[str | None] = mapped_column(Text)
+    # Default subnets: which block of the host's subnet pool this is (blocks never
+    # overlap). Subnets a user creates have none: every VPC is its own network.
+    pool_index: Mapped[int | None] = mapped_column(Integer, unique=True)
     created_at: Mapped[datetime]
 
 
@@ -100,6 +103,49 @@ class SecurityGroup(Base):
     region: Mapped[str] = mapped_column(String(32))
     vpc_id: Mapped[str] = mapped_column(ForeignKey("vpcs.vpc_id"))
     name: Mapped[str] = mapped_column(String(64))
+    description: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+    rules: Mapped[list[SecurityGroupRule]] = relationship(
+        order_by="SecurityGroupRule.position", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+
+class SecurityGroupRule(Base):
+    """One rule of a security group: direction 0 ingress / 1 egress, protocol 300 (all),
+    6, 17 or 1, an address prefix and a port range (0-0 means all ports)."""
+
+    __tablename__ = "security_group_rules"
+
+    rule_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    security_group_id: Mapped[str] = mapped_column(
+        ForeignKey("security_groups.security_group_id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(Integer)
+    direction: Mapped[int] = mapped_column(Integer)
+    protocol: Mapped[int] = mapped_column(Integer)
+    address_prefix: Mapped[str] = mapped_column(String(64))
+    from_port: Mapped[int] = mapped_column(Integer)
+    to_port: Mapped[int] = mapped_column(Integer)
+    description: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class ElasticIp(Base):
+    """An address of the operator's pool, held by an account; associated with at most one
+    pod (on its primary interface's primary IP)."""
+
+    __tablename__ = "elastic_ips"
+
+    elastic_ip_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.account_id"), index=True)
+    region: Mapped[str] = mapped_column(String(32))
+    address: Mapped[str] = mapped_column(String(64), unique=True)
+    bandwidth_mbps: Mapped[int] = mapped_column(Integer)
+    provider: Mapped[str] = mapped_column(String(32))
+    pod_id: Mapped[str | None] = mapped_column(String(32), unique=True)
+    tags: Mapped[list[Any]]
+    charge_mode: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime]
 
 
@@ -128,6 +174,8 @@ class Pod(Base):
     ip: Mapped[str] = mapped_column(String(64))
     network_interface_id: Mapped[str] = mapped_column(String(32))
     security_group_ids: Mapped[list[Any]]
+    # Secondary private addresses of the primary interface (their rows are in ip_allocations).
+    secondary_ips: Mapped[list[Any]] = mapped_column(default=list)
     tags: Mapped[list[Any]]
     charge_mode: Mapped[str] = mapped_column(String(32))
     charge_start: Mapped[datetime]
