@@ -31,6 +31,8 @@ class ServiceContext:
     subnet_prefix: int
     elastic_ip_pool: str = "127.100.0.0/24"
     nudge: Callable[[str], None] = lambda _pod_id: None
+    # After a committed change the network of a VPC must follow (rules, groups, elastic IPs).
+    nudge_vpc: Callable[[str], None] = lambda _vpc_id: None
     now: Callable[[], datetime] = field(default=utcnow)
     runtime: Runtime | None = None  # set once the runtime is up
     sessions: Sessions = field(default_factory=Sessions)
