@@ -24,9 +24,11 @@ from tests.jd import Account, Jd
 BUSYBOX = "/bin/busybox"
 APPLETS = (
     "sh echo cat sleep ls stty env hostname id ps true false wc head tail httpd wget grep sed kill seq "
-    "date touch mkdir rm printf dd sha256sum md5sum yes od"
+    "date touch mkdir rm printf dd sha256sum md5sum yes od ping nc"
 ).split()
 NETWORK_POOL = "10.225.0.0/16"
+ELASTIC_IP_POOL = "127.101.0.0/24"
+ELASTIC_IP_INNER_POOL = "10.228.0.0/16"
 
 
 def free_port() -> int:
@@ -131,6 +133,8 @@ class Podyard:
         self.env = {
             **os.environ,
             "PODYARD_NETWORK_POOL": NETWORK_POOL,
+            "PODYARD_ELASTIC_IP_POOL": ELASTIC_IP_POOL,
+            "PODYARD_ELASTIC_IP_INNER_POOL": ELASTIC_IP_INNER_POOL,
             "PODYARD_INSECURE_REGISTRIES": json.dumps([r.address for r in registries]),
             "PODYARD_RESTART_BACKOFF_SECONDS": "0.5",
             "PODYARD_RESYNC_SECONDS": "2",
@@ -179,6 +183,13 @@ class Podyard:
     def jd(self, account: Account | None = None) -> Jd:
         return Jd(self.endpoint, account or self.admin)
 
+    def vpc(self, account: Account | None = None) -> Jd:
+        """The VPC service's client (credential scope ``vpc``) for an account."""
+        return Jd(self.endpoint, account or self.admin, service="vpc")
+
+    def new_account(self, name: str) -> Account:
+        return Account.from_creds(json.loads(self.accounts("create", name, "--json")))
+
     def podman(self, *args: str, check: bool = True) -> str:
         """The podman CLI on podyard's private store: to look at what really runs."""
         svc = self.podman_service
@@ -193,8 +204,11 @@ class Podyard:
         return dict(json.loads(self.podman("inspect", name))[0])
 
     def accounts(self, *args: str) -> str:
+        return self.podyard_cli("accounts", *args)
+
+    def podyard_cli(self, *args: str) -> str:
         r = subprocess.run(
-            [sys.executable, "-m", "podyard", "accounts", *args, "--data-dir", str(self.data_dir)],
+            [sys.executable, "-m", "podyard", *args, "--data-dir", str(self.data_dir)],
             env=self.env,
             capture_output=True,
             text=True,
@@ -205,9 +219,7 @@ class Podyard:
     def cleanup(self) -> None:
         self.stop()
         self.podman("pod", "rm", "-fa", "-t", "0", check=False)
-        for net in self.podman("network", "ls", "--format", "{{.Name}}", check=False).split():
-            if net.startswith("podyard-"):
-                self.podman("network", "rm", "-f", net, check=False)
+        self.podyard_cli("teardown-network")
         unmount_under(self.data_dir)
         unmount_under(self.podman_service.run_dir)
         shutil.rmtree(self.podman_service.run_dir, ignore_errors=True)

@@ -22,6 +22,7 @@ from jdcloud_sdk.services.pod.models.EnvSpec import EnvSpec
 from jdcloud_sdk.services.pod.models.NetworkInterfaceAttachmentSpec import NetworkInterfaceAttachmentSpec
 from jdcloud_sdk.services.pod.models.NetworkInterfaceSpec import NetworkInterfaceSpec
 from jdcloud_sdk.services.pod.models.PodSpec import PodSpec
+from jdcloud_sdk.services.vpc.client.VpcClient import VpcClient
 
 REGION = "cn-north-1"
 
@@ -48,19 +49,23 @@ class Account:
         return cls(c["accessKey"], c["secretKey"], c["subnetId"], c["securityGroupId"], c["subnetCidr"], c["vpcId"])
 
 
-def _request_class(action: str) -> tuple[Any, Any]:
+def _request_class(action: str, service: str = "pod") -> tuple[Any, Any]:
     name = action[0].upper() + action[1:]
-    module = importlib.import_module(f"jdcloud_sdk.services.pod.apis.{name}Request")
+    module = importlib.import_module(f"jdcloud_sdk.services.{service}.apis.{name}Request")
     return getattr(module, f"{name}Request"), getattr(module, f"{name}Parameters")
 
 
 class Jd:
-    """A PodClient bound to one account."""
+    """A PodClient bound to one account (``service="vpc"``: a VpcClient)."""
 
-    def __init__(self, endpoint: str, account: Account, region: str = REGION, timeout: int = 60) -> None:
+    def __init__(
+        self, endpoint: str, account: Account, region: str = REGION, timeout: int = 60, service: str = "pod"
+    ) -> None:
         self.account = account
         self.region = region
-        self.client = PodClient(
+        self.service = service
+        client_cls = VpcClient if service == "vpc" else PodClient
+        self.client = client_cls(
             Credential(account.access_key, account.secret_key),
             Config(endpoint, scheme="http", timeout=timeout),
             Logger(0),
@@ -75,7 +80,7 @@ class Jd:
     def call(self, action: str, *args: Any, **optional: Any) -> Any:
         """``call("describePod", pod_id)``: the SDK's ``XxxParameters(regionId, *args)``,
         optional parameters through its setters."""
-        request_cls, params_cls = _request_class(action)
+        request_cls, params_cls = _request_class(action, self.service)
         params = params_cls(self.region, *args)
         for key, value in optional.items():
             getattr(params, "set" + key[0].upper() + key[1:])(value)
@@ -83,7 +88,7 @@ class Jd:
 
     def raw(self, action: str, parameters: dict[str, Any]) -> Any:
         """Send parameters as a plain dict (regionId added): anything JSON can hold."""
-        request_cls, _ = _request_class(action)
+        request_cls, _ = _request_class(action, self.service)
         return self.send(request_cls({"regionId": self.region, **parameters}))
 
     # The actions, spelled as a user would.

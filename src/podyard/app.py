@@ -20,6 +20,8 @@ from podyard.api.gateway import Gateway
 from podyard.config import Settings
 from podyard.control.reconciler import Reconciler, ReconcilerSettings
 from podyard.domain.records import AccountRecord, NetworkRecord
+from podyard.network.dataplane import Dataplane
+from podyard.network.names import Names
 from podyard.runtime.protocol import Runtime
 from podyard.services import accounts
 from podyard.services.context import ServiceContext
@@ -91,7 +93,8 @@ class Started:
 
 class PodyardApp:
     """The ASGI application. ``runtime_factory`` builds the runtime at start-up (inside the
-    event loop) and returns it with a closer."""
+    event loop) and returns it with a closer and the host network's dataplane (None: no
+    host network, for the fake runtime)."""
 
     def __init__(
         self,
@@ -122,7 +125,7 @@ class PodyardApp:
         path = self.settings.data_dir / CREDENTIALS_FILE
         if not path.exists() or json.loads(path.read_text()) != creds:
             write_credentials(path, creds)
-        self.runtime, self._close_runtime = await self.runtime_factory()
+        self.runtime, self._close_runtime, dataplane = await self.runtime_factory()
         self.reconciler = Reconciler(
             ObservedStore(self.db, self.ctx.secret_box),
             self.runtime,
@@ -131,9 +134,13 @@ class PodyardApp:
                 backoff_initial=self.settings.restart_backoff_seconds,
                 backoff_cap=self.settings.restart_backoff_max_seconds,
                 resync_seconds=self.settings.resync_seconds,
+                elastic_ip_pool=self.settings.elastic_ip_pool,
+                inner_pool=self.settings.elastic_ip_inner_pool,
             ),
+            dataplane=dataplane,
         )
         self.ctx.nudge = self.reconciler.nudge
+        self.ctx.nudge_vpc = self.reconciler.networks.nudge
         self.ctx.runtime = self.runtime
         await self.reconciler.start()
         if self.on_ready:
@@ -173,7 +180,7 @@ class PodyardApp:
 
 
 def podman_runtime(settings: Settings) -> Callable[[], Any]:
-    async def build() -> tuple[Runtime, Callable[[], Any]]:
+    async def build() -> tuple[Runtime, Callable[[], Any], Dataplane]:
         from podyard.runtime.podman.client import LibpodClient
         from podyard.runtime.podman.driver import PodmanRuntime
         from podyard.runtime.podman.service import PodmanService
@@ -194,16 +201,17 @@ def podman_runtime(settings: Settings) -> Callable[[], Any]:
             await client.close()
             await service.stop()
 
-        return runtime, close
+        dataplane = Dataplane(Names.for_instance(settings.instance_name), settings.elastic_ip_inner_pool)
+        return runtime, close, dataplane
 
     return build
 
 
 def fake_runtime(runtime: Runtime) -> Callable[[], Any]:
-    async def build() -> tuple[Runtime, Callable[[], Any]]:
+    async def build() -> tuple[Runtime, Callable[[], Any], None]:
         async def close() -> None:
             return None
 
-        return runtime, close
+        return runtime, close, None
 
     return build

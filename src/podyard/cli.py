@@ -185,3 +185,19 @@ def accounts_quota(config_file: Path | None, name: str, resource: str, limit: in
     except ApiError as e:
         raise click.ClickException(e.message) from None
     click.echo(f"{name}: {resource} quota {limit}")
+
+
+@main.command("teardown-network")
+@settings_options
+def teardown_network(config_file: Path | None, **flags: Any) -> None:
+    """Remove everything this podyard made on the host network (VPC namespaces, uplinks,
+    routes, nftables tables, shaping). Stop podyard and remove its pods first."""
+    import asyncio
+
+    from podyard.network.dataplane import Dataplane
+    from podyard.network.names import Names
+
+    settings = load_settings(config_file, **flags)
+    names = Names.for_instance(settings.instance_name)
+    asyncio.run(Dataplane(names, settings.elastic_ip_inner_pool).teardown())
+    click.echo(f"removed podyard {names.tag}'s host network")

@@ -43,6 +43,12 @@ class Settings(BaseSettings):
     # Elastic IPs come from this pool. The default lives on the host's loopback (reached from
     # this host only); a real deployment gives a routed range. Keep it host-local in tests.
     elastic_ip_pool: str = "127.100.0.0/24"
+    # Host-local addresses the host routes elastic IPs of a loopback pool by (the first
+    # is the host's end of every VPC uplink). Give each podyard on a host its own pools.
+    elastic_ip_inner_pool: str = "10.226.0.0/16"
+    # Names what podyard makes on the host (namespaces, interfaces, nftables tables);
+    # by default derived from the data directory, so instances never share names.
+    network_instance: str | None = None
     pids_limit: int = 1024
     quota_pod: int = DEFAULT_LIMITS[ResourceType.POD]
     quota_container: int = DEFAULT_LIMITS[ResourceType.CONTAINER]
@@ -68,6 +74,10 @@ class Settings(BaseSettings):
         if not host or not port.isdigit():
             raise ValueError("must be HOST:PORT")
         return v
+
+    @property
+    def instance_name(self) -> str:
+        return self.network_instance or str(self.data_dir.resolve())
 
     @property
     def host(self) -> str:

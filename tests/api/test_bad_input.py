@@ -129,9 +129,9 @@ CASES: list[tuple[str, Callable[[Jd], tuple[str, dict[str, Any]]], int, str]] = 
     ("description 257", lambda jd: ("createPods", body(jd, podSpec__description="x" * 257)), 400, "description"),
     (
         "unsupported field set",
-        lambda jd: ("createPods", body(jd, podSpec__elasticIp={"bandwidthMbps": 10})),
+        lambda jd: ("createPods", body(jd, podSpec__agId="ag-1")),
         400,
-        "elasticIp",
+        "agId",
     ),
     ("unknown field set", lambda jd: ("createPods", body(jd, podSpec__gpus=2)), 400, "gpus"),
     ("clientToken too long", lambda jd: ("createPods", body(jd, clientToken="t" * 65)), 400, "clientToken"),

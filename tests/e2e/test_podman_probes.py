@@ -23,10 +23,10 @@ import uvloop
 from jdcloud_sdk.services.pod.models.DnsConfigSpec import DnsConfigSpec
 from jdcloud_sdk.services.pod.models.HostAliasSpec import HostAliasSpec
 
-from podyard.domain.network import gateway_of
 from podyard.domain.probes import ProbeCheck, ProbeResult
 from podyard.runtime.podman.client import LibpodClient
 from podyard.runtime.podman.driver import PodmanRuntime
+from podyard.runtime.podman.probes import _socket_in as socket_in
 from podyard.runtime.protocol import RuntimeFailure
 from tests.harness import Podyard, free_port, wait_phase
 from tests.jd import container, pod_spec
@@ -41,7 +41,7 @@ class Probed:
     pod_id: str
     ip: str
     local_port: int  # served on the pod's 127.0.0.1 only
-    gateway: str
+    nameserver: str
     logs: Path
 
     def run(self, fn: Callable[[PodmanRuntime], Awaitable[T]]) -> T:
@@ -50,7 +50,9 @@ class Probed:
         async def go() -> T:
             client = LibpodClient(str(self.podyard.podman_service.socket))
             try:
-                return await fn(PodmanRuntime(client, self.logs))
+                runtime = PodmanRuntime(client, self.logs)
+                runtime.files_root = self.podyard.data_dir / "pod-files"  # the pods' hosts and resolv.conf
+                return await fn(runtime)
             finally:
                 await client.close()
 
@@ -64,7 +66,7 @@ class Probed:
 def probed(podyard: Podyard, image: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Probed]:
     jd = podyard.jd()
     local_port = free_port()
-    gateway = gateway_of(jd.account.subnet_cidr)
+    nameserver = "127.0.0.53"  # on the pod's own loopback: the test serves it there
     web = container("web", image, ["sh", "-c", "echo hi > /tmp/index.html; exec httpd -f -p 8080 -h /tmp"])
     serve_local = f"echo hi > /tmp/index.html; exec httpd -f -p 127.0.0.1:{local_port} -h /tmp"
     local = container("local", image, ["sh", "-c", serve_local])
@@ -73,14 +75,14 @@ def probed(podyard: Podyard, image: str, tmp_path_factory: pytest.TempPathFactor
         jd.account,
         f"probes-{uuid.uuid4().hex[:6]}",
         [web, local, app],
-        dnsConfig=DnsConfigSpec(nameservers=[gateway], searches=["probe.test"]),
+        dnsConfig=DnsConfigSpec(nameservers=[nameserver], searches=["probe.test"]),
         hostAliases=[HostAliasSpec(["self.alias"], "127.0.0.1")],
         restartPolicy="Never",  # a container the test stops stays stopped
         terminationGracePeriodSeconds=1,  # PID 1 ignores SIGTERM: no need to wait 30 s
     )
     [pod_id] = jd.create_pods(spec)
     pod = wait_phase(jd, pod_id, "running")
-    yield Probed(podyard, pod_id, pod["privateIpAddress"], local_port, gateway, tmp_path_factory.mktemp("logs"))
+    yield Probed(podyard, pod_id, pod["privateIpAddress"], local_port, nameserver, tmp_path_factory.mktemp("logs"))
     jd.call("deletePod", pod_id)
 
 
@@ -128,12 +130,15 @@ def test_tcp_and_http_from_the_pods_network_namespace(probed: Probed) -> None:
 def test_names_resolve_through_the_pods_nameservers(probed: Probed) -> None:
     asked: list[str] = []
     stop = threading.Event()
-    server = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    # The pod's nameserver is its subnet's gateway: an address of the host's bridge.
-    server.bind((probed.gateway, 53))
-    server.settimeout(0.1)
+    bound = threading.Event()
+    pid = probed.podyard.inspect(f"{probed.pod_id}-infra")["State"]["Pid"]
 
     def serve() -> None:
+        # The nameserver listens on the pod's own loopback, where its resolv.conf points.
+        server = socket_in(f"/proc/{pid}/ns/net", socket.AF_INET, socket.SOCK_DGRAM)
+        server.bind((probed.nameserver, 53))
+        server.settimeout(0.1)
+        bound.set()
         while not stop.is_set():
             try:
                 data, peer = server.recvfrom(4096)
@@ -148,9 +153,11 @@ def test_names_resolve_through_the_pods_nameservers(probed: Probed) -> None:
             else:
                 reply.set_rcode(dns.rcode.NXDOMAIN)
             server.sendto(reply.to_wire(), peer)
+        server.close()
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
+    assert bound.wait(5)
     try:
         assert probed.probe(http(8080, "/index.html", "web")) == ProbeResult(True)  # through the search domain
         assert asked == ["web.probe.test."]
@@ -159,7 +166,6 @@ def test_names_resolve_through_the_pods_nameservers(probed: Probed) -> None:
     finally:
         stop.set()
         thread.join(5)
-        server.close()
 
 
 def test_stop_container_and_probes_of_a_stopped_pod(probed: Probed) -> None:

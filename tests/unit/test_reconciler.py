@@ -116,7 +116,6 @@ def test_create_runs_with_the_instance_limits(w: World) -> None:
     assert run.memory_bytes == 1024 * 1024 * 1024 and run.cpu_millis == 1000
     assert run.containers[0].memory_bytes == run.memory_bytes
     assert run.ip == pod.ip and run.hostname == pod_id
-    assert run.network == f"podyard-{w.net.subnet_id}"
 
 
 def test_always_restarts_with_backoff(w: World) -> None:
@@ -232,10 +231,7 @@ def test_adopt_removes_leftovers_and_remakes_half_made_pods(w: World) -> None:
 def await_run(w: World, pod_id: str) -> PodRun:
     from podyard.control.podrun import pod_run
 
-    pod = w.pod(pod_id)
-    subnet = ObservedStore(w.db, w.ctx.secret_box).subnet(pod.subnet_id)
-    assert subnet is not None
-    return pod_run(pod, subnet, 1024)
+    return pod_run(w.pod(pod_id), 1024)
 
 
 def test_image_pull_failure_is_visible_and_retried(w: World) -> None:

@@ -307,7 +307,16 @@ BAD: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
     ("deviceIndex 2", _set(f"{POD}.primaryNetworkInterface.deviceIndex", 2), "deviceIndex"),
     ("primaryNetworkInterface missing", _set(f"{POD}.primaryNetworkInterface", _DELETE), "primaryNetworkInterface"),
     ("elastic IP bandwidth 0", _set(f"{POD}.elasticIp", {"bandwidthMbps": 0}), "bandwidthMbps"),
-    ("elastic IP not yet", _set(f"{POD}.elasticIp", {"bandwidthMbps": 5}), "podSpec.elasticIp"),
+    ("elastic IP bandwidth 101", _set(f"{POD}.elasticIp", {"bandwidthMbps": 101}), "bandwidthMbps"),
+    (
+        "elastic IP prepaid",
+        _set(
+            f"{POD}.elasticIp",
+            {"bandwidthMbps": 5, "chargeSpec": {"chargeMode": "prepaid_by_duration", "chargeDuration": 1}},
+        ),
+        "podSpec.elasticIp",
+    ),
+    ("elastic IP provider", _set(f"{POD}.elasticIp", {"bandwidthMbps": 5, "provider": "cmcc"}), "provider"),
     ("charge mode usage", _set(f"{POD}.charge", {"chargeMode": "postpaid_by_usage"}), "chargeMode"),
     ("prepaid without duration", _set(f"{POD}.charge", {"chargeMode": "prepaid_by_duration"}), "chargeDuration"),
     (

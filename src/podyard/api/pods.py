@@ -74,8 +74,9 @@ async def stop_pod(call: Call) -> Any:
 
 
 async def delete_pod(call: Call) -> Any:
-    parse_query(DeletePodQuery, call.query)
-    await call.run(pods.delete_pod, call.account, call.region, call.path["podId"])
+    q = parse_query(DeletePodQuery, call.query)
+    release = bool(q.delete_primary_network_interface_all_elastic_ip)
+    await call.run(pods.delete_pod, call.account, call.region, call.path["podId"], release)
 
 
 async def modify_pod_attribute(call: Call) -> Any:

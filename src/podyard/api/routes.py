@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from podyard.api import pods, secrets, streams
+from podyard.api import elastic_ips, pods, secrets, security_groups, streams, vpc
 from podyard.api.call import Call
 from podyard.domain.errors import NotImplementedAction
 
@@ -61,6 +61,7 @@ def _later(method: str, template: str, action: str, arrives: str) -> Route:
 
 
 CONTAINER = "/regions/{regionId}/pods/{podId}/containers/{containerName}"
+SG = "/regions/{regionId}/networkSecurityGroups/{networkSecurityGroupId}"
 
 POD_ROUTES: list[Route] = [
     _r("POST", "/regions/{regionId}/pods:checkPodName", pods.check_pod_name),
@@ -77,18 +78,8 @@ POD_ROUTES: list[Route] = [
     _r("GET", CONTAINER, pods.describe_container),
     _r("GET", "/regions/{regionId}/quotas", pods.describe_quota),
     _r("GET", "/regions/{regionId}/instanceTypes", pods.describe_instance_types),
-    _later(
-        "POST",
-        "/regions/{regionId}/pods/{podId}:associateElasticIp",
-        "associateElasticIp",
-        "elastic IPs arrive with the VPC service",
-    ),
-    _later(
-        "POST",
-        "/regions/{regionId}/pods/{podId}:disassociateElasticIp",
-        "disassociateElasticIp",
-        "elastic IPs arrive with the VPC service",
-    ),
+    _r("POST", "/regions/{regionId}/pods/{podId}:associateElasticIp", elastic_ips.associate_elastic_ip),
+    _r("POST", "/regions/{regionId}/pods/{podId}:disassociateElasticIp", elastic_ips.disassociate_elastic_ip),
     _r("GET", f"{CONTAINER}:getContainerLogs", streams.get_container_logs),
     _r("POST", f"{CONTAINER}:execCreate", streams.exec_create),
     _ws(f"{CONTAINER}:execStart", streams.exec_start),
@@ -127,7 +118,64 @@ POD_ROUTES: list[Route] = [
 # your own section.
 VPC_ROUTES: list[Route] = [
     # -- VPCs, subnets, network interfaces, quotas --
+    # The VPC SDK ends its collection paths with '/' ('/regions/{regionId}/vpcs/'); the
+    # routes match that exactly, so /quotas/ (vpc) and /quotas (pod) never meet.
+    _r("POST", "/regions/{regionId}/vpcs/", vpc.create_vpc),
+    _r("GET", "/regions/{regionId}/vpcs/", vpc.describe_vpcs),
+    _r("GET", "/regions/{regionId}/vpcs/{vpcId}", vpc.describe_vpc),
+    _r("PATCH", "/regions/{regionId}/vpcs/{vpcId}", vpc.modify_vpc),
+    _r("DELETE", "/regions/{regionId}/vpcs/{vpcId}", vpc.delete_vpc),
+    _r("POST", "/regions/{regionId}/subnets/", vpc.create_subnet),
+    _r("GET", "/regions/{regionId}/subnets/", vpc.describe_subnets),
+    _r("GET", "/regions/{regionId}/subnets/{subnetId}", vpc.describe_subnet),
+    _r("PATCH", "/regions/{regionId}/subnets/{subnetId}", vpc.modify_subnet),
+    _r("DELETE", "/regions/{regionId}/subnets/{subnetId}", vpc.delete_subnet),
+    _r("GET", "/regions/{regionId}/networkInterfaces/", vpc.describe_network_interfaces),
+    _r("GET", "/regions/{regionId}/networkInterfaces/{networkInterfaceId}", vpc.describe_network_interface),
+    _later(
+        "POST",
+        "/regions/{regionId}/networkInterfaces/",
+        "createNetworkInterface",
+        "a pod has its primary interface only",
+    ),
+    _later(
+        "DELETE",
+        "/regions/{regionId}/networkInterfaces/{networkInterfaceId}",
+        "deleteNetworkInterface",
+        "a primary interface goes with its pod",
+    ),
+    _r("GET", "/regions/{regionId}/quotas/", vpc.describe_quota),
     # -- security groups, elastic IPs --
+    _r("POST", "/regions/{regionId}/networkSecurityGroups/", security_groups.create_network_security_group),
+    _r("GET", "/regions/{regionId}/networkSecurityGroups/", security_groups.describe_network_security_groups),
+    _r("GET", SG, security_groups.describe_network_security_group),
+    _r("PATCH", SG, security_groups.modify_network_security_group),
+    _r("DELETE", SG, security_groups.delete_network_security_group),
+    _r("POST", f"{SG}:addNetworkSecurityGroupRules", security_groups.add_network_security_group_rules),
+    _r("POST", f"{SG}:modifyNetworkSecurityGroupRules", security_groups.modify_network_security_group_rules),
+    _r("POST", f"{SG}:removeNetworkSecurityGroupRules", security_groups.remove_network_security_group_rules),
+    _later(
+        "GET",
+        f"{SG}/networkSecurityGroupRules",
+        "describeNetworkSecurityGroupRules",
+        "describeNetworkSecurityGroup lists a group's rules",
+    ),
+    _r("POST", "/regions/{regionId}/elasticIps/", elastic_ips.create_elastic_ips),
+    _r("GET", "/regions/{regionId}/elasticIps/", elastic_ips.describe_elastic_ips),
+    _r("GET", "/regions/{regionId}/elasticIps/{elasticIpId}", elastic_ips.describe_elastic_ip),
+    _r("DELETE", "/regions/{regionId}/elasticIps/{elasticIpId}", elastic_ips.delete_elastic_ip),
+    _r("PATCH", "/regions/{regionId}/elasticIps/{elasticIpId}", elastic_ips.modify_elastic_ip),
+    *(
+        _later(method, template, action, "podyard has one elastic IP pool, set by its operator")
+        for method, template, action in (
+            ("POST", "/regions/{regionId}/elasticIpPool/", "createElasticIpPool"),
+            ("GET", "/regions/{regionId}/elasticIpPool/", "describeElasticIpPools"),
+            ("GET", "/regions/{regionId}/elasticIpPool/{elasticIpPoolId}", "describeElasticIpPool"),
+            ("PATCH", "/regions/{regionId}/elasticIpPool/{elasticIpPoolId}", "modifyElasticIpPool"),
+            ("DELETE", "/regions/{regionId}/elasticIpPool/{elasticIpPoolId}", "deleteElasticIpPool"),
+        )
+    ),
+    _later("POST", "/regions/{regionId}/elasticips:export", "exportElasticIps", "not offered"),
 ]
 
 # The services that share this endpoint, by the name in the credential scope.

@@ -66,6 +66,7 @@ def charge(p: PodRecord, in_arrears: bool, now: datetime) -> dict[str, Any]:
 def pod(p: PodRecord, in_arrears: bool, now: datetime) -> dict[str, Any]:
     spec = p.spec
     nic_spec = (spec.get("primaryNetworkInterface") or {}).get("networkInterface") or {}
+    eip_id, eip_address = p.elastic_ip or (None, None)
     return {
         "podId": p.pod_id,
         "name": p.name,
@@ -85,7 +86,7 @@ def pod(p: PodRecord, in_arrears: bool, now: datetime) -> dict[str, Any]:
         "volumes": [],
         "containers": [container(c) for c in p.containers],
         "podStatus": pod_status(p),
-        "elasticIp": None,
+        "elasticIp": {"elasticIpId": eip_id, "elasticIpAddress": eip_address} if p.elastic_ip else None,
         "primaryNetworkInterface": {
             "autoDelete": True,
             "deviceIndex": 1,
@@ -99,7 +100,7 @@ def pod(p: PodRecord, in_arrears: bool, now: datetime) -> dict[str, Any]:
                 "description": nic_spec.get("description"),
                 "securityGroups": [{"groupId": g, "groupName": n} for g, n in p.security_groups],
                 "sanityCheck": nic_spec.get("sanityCheck", 1) != 0,
-                "primaryIp": {"privateIpAddress": p.ip, "elasticIpId": None, "elasticIpAddress": None},
+                "primaryIp": {"privateIpAddress": p.ip, "elasticIpId": eip_id, "elasticIpAddress": eip_address},
                 "secondaryIps": [],
             },
         },

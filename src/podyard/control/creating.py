@@ -1,8 +1,8 @@
 """Making the runtime pod: a pod's current generation, created in the runtime.
 
 Images are fetched under the pull policy, what an older generation or an
-interrupted create left is removed, the subnet's network is made if missing, then
-the pod and its containers are created (not started). A failure shows on the
+interrupted create left is removed, then the pod and its containers are created
+(not started; the network part gives the pod its interface when it starts). A failure shows on the
 containers (ErrImagePull, ImagePullBackOff, CreateContainerError) and is retried
 with back-off while the pod should run; a vanished subnet is permanent.
 """
@@ -19,14 +19,12 @@ from podyard.control.images import ImagePolicy
 from podyard.control.podrun import pod_run
 from podyard.control.watching import Inspect
 from podyard.control.writeback import StatusWriter
-from podyard.domain.network import gateway_of
 from podyard.domain.phases import Desired, Outcome
 from podyard.domain.records import PodRecord
 from podyard.domain.status import CREATING, ContainerState, ContainerStatus
 from podyard.runtime.protocol import (
     ContainerRun,
     ImagePullFailure,
-    NetworkSpec,
     PodObservation,
     PodRun,
     Runtime,
@@ -72,7 +70,7 @@ class PodMaker:
         subnet = await self._store.db.run(self._store.subnet, pod.subnet_id)
         if subnet is None:
             raise PermanentFailure("SubnetMissing", f"the pod's subnet {pod.subnet_id} no longer exists")
-        run = pod_run(pod, subnet, self._pids_limit)
+        run = pod_run(pod, self._pids_limit)
         async with self._slots:
             pull_errors = await self._fetch_images(pod, run)
             create_error = None
@@ -81,9 +79,6 @@ class PodMaker:
                     if obs is not None:  # an older generation, or what an interrupted create left
                         await self._runtime.stop_pod(pod.pod_id, pod.grace_seconds)
                         await self._runtime.remove_pod(pod.pod_id)
-                    await self._runtime.ensure_network(
-                        NetworkSpec(subnet.runtime_network, subnet.cidr, gateway_of(subnet.cidr))
-                    )
                     await self._runtime.create_pod(run)
                 except RuntimeFailure as e:
                     create_error = e.message

@@ -1,6 +1,6 @@
-"""Driving a made pod's containers towards what the user asked: running (started,
-restarted under the restart policy, probed) or stopped (within the grace period),
-and what that came to, written back.
+"""Driving a made pod's containers towards what the user asked: running (plugged into
+its VPC, started, restarted under the restart policy, probed) or stopped (within the
+grace period, then unplugged), and what that came to, written back.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from podyard.control.clock import Clock
+from podyard.control.networking import PodNetworks
 from podyard.control.probes import Prober, Target
 from podyard.control.restarts import RestartPolicy
 from podyard.control.status import MISSING, completion, start_error, state_of
@@ -31,7 +32,9 @@ class ContainerDriver:
         writer: StatusWriter,
         inspect: Inspect,
         nudge: Callable[[str, float], None],
+        networks: PodNetworks,
     ) -> None:
+        self._networks = networks
         self._runtime = runtime
         self._clock = clock
         self._restarts = restarts
@@ -45,8 +48,11 @@ class ContainerDriver:
         start_errors: dict[str, str] = {}
         starting = pod.phase in (Phase.PENDING, Phase.STARTING) or fresh
         if starting and any(c.state != "running" for c in obs.containers.values()):
+            await self._networks.plug(pod)  # the interface is there before any container runs
             start_errors = await self._runtime.start_pod(pod.pod_id)
             obs = await self._inspect(pod.pod_id) or obs
+        else:
+            await self._networks.ensure(pod)
 
         statuses: list[ContainerStatus] = []
         retry_at: float | None = None
@@ -88,6 +94,7 @@ class ContainerDriver:
         if any(c.state == "running" for c in obs.containers.values()):
             await self._runtime.stop_pod(pod.pod_id, pod.grace_seconds)
             obs = await self._inspect(pod.pod_id) or obs
+        await self._networks.unplug(pod)
         self._restarts.forget(pod.pod_id)
         statuses = []
         for c in pod.containers:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from podyard.domain.images import parse_image
 from podyard.domain.instance_types import INSTANCE_TYPES
-from podyard.domain.records import PodRecord, SubnetRecord
+from podyard.domain.records import PodRecord
 from podyard.domain.resources import parse_cpu_millis, parse_memory_mb
 from podyard.runtime.protocol import ContainerRun, PodRun
 
 MB = 1024 * 1024
 
 
-def pod_run(pod: PodRecord, subnet: SubnetRecord, pids_limit: int) -> PodRun:
+def pod_run(pod: PodRecord, pids_limit: int) -> PodRun:
     instance = INSTANCE_TYPES[pod.instance_type]
     dns = pod.spec.get("dnsConfig") or {}
     containers = []
@@ -37,7 +37,6 @@ def pod_run(pod: PodRecord, subnet: SubnetRecord, pids_limit: int) -> PodRun:
         pod_id=pod.pod_id,
         generation=pod.generation,
         hostname=pod.hostname,
-        network=subnet.runtime_network,
         ip=pod.ip,
         memory_bytes=instance.memory_mb * MB,
         cpu_millis=instance.cpu * 1000,

@@ -25,6 +25,7 @@ from podyard.control.creating import PodMaker
 from podyard.control.driving import ContainerDriver
 from podyard.control.failures import PermanentFailure
 from podyard.control.images import ImagePolicy
+from podyard.control.networking import PodNetworks, Pools
 from podyard.control.probes import Prober
 from podyard.control.restarts import RestartPolicy
 from podyard.control.scheduling import PodScheduler
@@ -33,6 +34,7 @@ from podyard.control.watching import RuntimeWatch
 from podyard.control.writeback import StatusWriter
 from podyard.domain.phases import Desired, Outcome
 from podyard.domain.records import PodRecord
+from podyard.network.dataplane import Dataplane
 from podyard.runtime.protocol import PodObservation, Runtime, RuntimeFailure
 from podyard.store.observed import ObservedStore
 
@@ -46,11 +48,18 @@ class ReconcilerSettings:
     backoff_cap: float = 300.0
     resync_seconds: float = 10.0
     create_concurrency: int = 8
+    elastic_ip_pool: str = "127.100.0.0/24"
+    inner_pool: str = "10.226.0.0/16"
 
 
 class Reconciler:
     def __init__(
-        self, store: ObservedStore, runtime: Runtime, settings: ReconcilerSettings, clock: Clock | None = None
+        self,
+        store: ObservedStore,
+        runtime: Runtime,
+        settings: ReconcilerSettings,
+        clock: Clock | None = None,
+        dataplane: Dataplane | None = None,
     ) -> None:
         self.store = store
         self.runtime = runtime
@@ -67,12 +76,14 @@ class Reconciler:
         )  # fmt: skip
         self.restarts = RestartPolicy(runtime, self.clock, backoff())
         self.prober = Prober(runtime, self.clock, self.nudge)
+        self.networks = PodNetworks(store, runtime, dataplane, Pools(settings.elastic_ip_pool, settings.inner_pool))
         self.driver = ContainerDriver(runtime, self.clock, self.restarts, self.prober, self.writer,
-                                      self.watch.inspect, self.nudge)  # fmt: skip
+                                      self.watch.inspect, self.nudge, self.networks)  # fmt: skip
         self._background: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
         self.scheduler.bind()
+        self.networks.start()
         await self.adopt()
         self._background = [
             asyncio.create_task(self.watch.follow(), name="reconciler-events"),
@@ -85,6 +96,7 @@ class Reconciler:
         await asyncio.gather(*self._background, return_exceptions=True)
         await self.scheduler.stop()
         await self.prober.stop()
+        await self.networks.stop()
 
     async def adopt(self) -> None:
         """After a start of podyard: remove what no stored pod owns (an interrupted create
@@ -100,6 +112,7 @@ class Reconciler:
                 log.info("removing leftover runtime pod %s, which no stored pod owns", pod_id)
                 await self.runtime.remove_pod(pod_id)
                 await self.runtime.delete_logs(pod_id)
+        await self.networks.adopt(await self.store.db.run(self.store.pod_vpcs))
         for pod_id in known:
             self.nudge(pod_id)
 
@@ -157,6 +170,7 @@ class Reconciler:
         if obs is not None:
             await self.runtime.stop_pod(pod.pod_id, pod.grace_seconds)
             await self.runtime.remove_pod(pod.pod_id)
+        await self.networks.unplug(pod)
         if not await self.store.db.run(self.store.forget, pod.pod_id, pod.intent_version):
             return False
         await self.runtime.delete_logs(pod.pod_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 from collections.abc import Iterable
 
@@ -43,6 +44,7 @@ def nth_subnet(pool: str, prefix: int, n: int) -> str:
     return str(ipaddress.IPv4Network((int(net.network_address) + n * size, prefix)))
 
 
-def runtime_network_name(subnet_id: str) -> str:
-    """The runtime network that makes a subnet real."""
-    return f"podyard-{subnet_id}"
+def mac_for(pod_id: str) -> str:
+    """A stable, locally administered MAC per pod, so its interface keeps its address."""
+    b = hashlib.sha256(pod_id.encode()).digest()[:5]
+    return "02:" + ":".join(f"{x:02x}" for x in b)

@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Any
 
 from podyard.domain.billing import Charge
-from podyard.domain.network import runtime_network_name
 from podyard.domain.status import Condition, ContainerStatus
 
 
@@ -38,10 +37,6 @@ class SubnetRecord:
     cidr: str
     account_id: str
     region: str
-
-    @property
-    def runtime_network(self) -> str:
-        return runtime_network_name(self.subnet_id)
 
 
 @dataclass(frozen=True)
@@ -83,3 +78,103 @@ class PodRecord:
     intent_version: int
     created_at: datetime
     containers: tuple[ContainerRecord, ...]
+    # The elastic IP on the primary interface's primary IP: (its id, its address).
+    elastic_ip: tuple[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class SecurityGroupRuleRecord:
+    rule_id: str
+    direction: int
+    protocol: int
+    address_prefix: str
+    from_port: int
+    to_port: int
+    priority: int
+    description: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class SecurityGroupRecord:
+    security_group_id: str
+    account_id: str
+    region: str
+    vpc_id: str
+    name: str
+    description: str | None
+    is_default: bool  # made with the account's default VPC: neither deleted nor renamed
+    created_at: datetime
+    rules: tuple[SecurityGroupRuleRecord, ...]
+    network_interface_ids: tuple[str, ...]  # the pods' interfaces that carry the group
+
+
+@dataclass(frozen=True)
+class ElasticIpRecord:
+    elastic_ip_id: str
+    account_id: str
+    region: str
+    name: str | None
+    address: str
+    bandwidth_mbps: int
+    provider: str
+    tags: tuple[tuple[str, str | None], ...]
+    charge: Charge
+    created_at: datetime
+    # The association: the pod, its primary interface and primary IP (all None when free).
+    pod_id: str | None = None
+    network_interface_id: str | None = None
+    private_ip: str | None = None
+
+
+@dataclass(frozen=True)
+class SubnetDetailRecord:
+    """A subnet as the VPC service describes it."""
+
+    subnet_id: str
+    vpc_id: str
+    account_id: str
+    region: str
+    name: str
+    cidr: str
+    description: str | None
+    created_at: datetime
+    used_addresses: int  # rows in ip_allocations: pods' primary and secondary IPs
+    is_default: bool  # the account's default subnet (a block of the host pool)
+
+
+@dataclass(frozen=True)
+class VpcRecord:
+    vpc_id: str
+    account_id: str
+    region: str
+    name: str
+    cidr: str | None  # None: no range, subnets anywhere in the private ranges
+    description: str | None
+    created_at: datetime
+    subnets: tuple[SubnetDetailRecord, ...]
+
+    @property
+    def is_default(self) -> bool:
+        return any(s.is_default for s in self.subnets)
+
+
+@dataclass(frozen=True)
+class NetworkInterfaceRecord:
+    """A pod's primary network interface."""
+
+    network_interface_id: str
+    name: str | None
+    description: str | None
+    pod_id: str
+    account_id: str
+    region: str
+    vpc_id: str
+    subnet_id: str
+    primary_ip: str
+    secondary_ips: tuple[str, ...]
+    security_group_ids: tuple[str, ...]
+    mac_address: str | None
+    sanity_check: int
+    elastic_ip: tuple[str, str] | None  # (its id, its address) on the primary IP
+    created_at: datetime

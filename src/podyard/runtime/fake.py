@@ -24,7 +24,6 @@ from podyard.runtime import logfile
 from podyard.runtime.protocol import (
     ContainerObservation,
     ImagePullFailure,
-    NetworkSpec,
     PodObservation,
     PodRun,
     RuntimeFailure,
@@ -77,7 +76,6 @@ class FakeRuntime:
         self._ids = itertools.count(1)
         self.pods: dict[str, FakePod] = {}
         self.images: set[str] = set()
-        self.networks: dict[str, NetworkSpec] = {}
         self.pulls: list[str] = []
         self.pull_auth: list[RegistryAuth | None] = []
         # Test hook: containers (by name) whose process ends at once with this code.
@@ -93,8 +91,9 @@ class FakeRuntime:
     def _changed(self, pod_id: str) -> None:
         self._changes.put_nowait(pod_id)
 
-    async def ensure_network(self, net: NetworkSpec) -> None:
-        self.networks[net.name] = net
+    async def start_sandbox(self, pod_id: str) -> int:
+        self._pod(pod_id)
+        return 1  # no namespaces here: the fake runtime runs without a network part
 
     async def has_image(self, ref: str) -> bool:
         return ref in self.images

@@ -23,13 +23,6 @@ LABEL_GENERATION = "podyard.generation"
 
 
 @dataclass(frozen=True)
-class NetworkSpec:
-    name: str
-    cidr: str
-    gateway: str
-
-
-@dataclass(frozen=True)
 class ContainerRun:
     name: str
     image: str  # fully qualified reference
@@ -47,7 +40,6 @@ class PodRun:
     pod_id: str
     generation: int
     hostname: str
-    network: str
     ip: str
     memory_bytes: int
     cpu_millis: int
@@ -97,8 +89,6 @@ class ImagePullFailure(RuntimeFailure):
 
 
 class Runtime(Protocol):
-    async def ensure_network(self, net: NetworkSpec) -> None: ...
-
     async def has_image(self, ref: str) -> bool: ...
 
     async def pull_image(self, ref: str, auth: RegistryAuth | None) -> None:
@@ -108,9 +98,13 @@ class Runtime(Protocol):
     async def create_pod(self, pod: PodRun) -> None:
         """Create the pod and its containers, started by nothing: start_pod runs them."""
 
+    async def start_sandbox(self, pod_id: str) -> int:
+        """Start what holds the pod's namespaces, if it does not run; the pid whose network
+        namespace is the pod's (the network part gives it its interface)."""
+
     async def start_pod(self, pod_id: str) -> dict[str, str]:
-        """Start the pod's network and every container; returns the containers that
-        failed to start, by name, with the runtime's reason."""
+        """Start the sandbox and every container; returns the containers that failed to
+        start, by name, with the runtime's reason."""
 
     async def start_container(self, pod_id: str, name: str) -> None: ...
 

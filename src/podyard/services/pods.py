@@ -32,6 +32,7 @@ from podyard.domain.specs.actions import (
 )
 from podyard.domain.specs.containers import ResourceRequestsSpec
 from podyard.domain.status import Condition, ContainerStatus
+from podyard.services import elastic_ips
 from podyard.services.context import ServiceContext
 from podyard.services.quotas import limit_of
 from podyard.services.secrets import check_container_secrets
@@ -183,12 +184,16 @@ def create_pods(ctx: ServiceContext, account: AccountRecord, region: str, req: C
                 )
                 networks.allocate(s, subnet.subnet_id, ip, pod_id)
                 pod_ids.append(pod_id)
+            if spec.elastic_ip is not None:  # one per pod, associated, in this same transaction
+                elastic_ips.create_for_pods(s, ctx, account.account_id, region, spec.elastic_ip, pod_ids)
             if req.client_token:
                 pods.remember_client_token(
                     s, account.account_id, region, req.client_token, _request_hash(req), pod_ids, now
                 )
     except IntegrityError as e:  # only if two requests raced past the checks above
         raise AlreadyExists("podSpec: a pod of that name or address was created concurrently; retry") from e
+    if spec.elastic_ip is not None:
+        ctx.nudge_vpc(subnet.vpc_id)
     for pod_id in pod_ids:
         ctx.nudge(pod_id)
     return pod_ids
@@ -303,8 +308,20 @@ def stop_pod(ctx: ServiceContext, account: AccountRecord, region: str, pod_id: s
     _act(ctx, account, region, pod_id, Action.STOP)
 
 
-def delete_pod(ctx: ServiceContext, account: AccountRecord, region: str, pod_id: str) -> None:
-    _act(ctx, account, region, pod_id, Action.DELETE)
+def delete_pod(
+    ctx: ServiceContext, account: AccountRecord, region: str, pod_id: str, delete_elastic_ip: bool = False
+) -> None:
+    """The pod's elastic IP is deleted with ``deletePrimaryNetworkInterfaceAllElasticIp``,
+    and otherwise stays its account's, disassociated."""
+    released: list[str] = []
+
+    def release(s: Any, pod: PodRecord) -> None:
+        if elastic_ips.release_of_pod(s, pod.pod_id, delete=delete_elastic_ip):
+            released.append(pod.vpc_id)
+
+    _act(ctx, account, region, pod_id, Action.DELETE, extra=release)
+    for vpc_id in released:
+        ctx.nudge_vpc(vpc_id)
 
 
 def modify_pod_attribute(

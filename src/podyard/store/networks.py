@@ -11,7 +11,26 @@ from sqlalchemy.orm import Session
 from podyard.domain import network
 from podyard.domain.ids import new_id
 from podyard.domain.records import NetworkRecord, SubnetRecord
-from podyard.store.tables import IpAllocation, SecurityGroup, Subnet, Vpc
+from podyard.domain.security_groups import DEFAULT_PRIORITY, Rule, default_group_rules
+from podyard.store.tables import IpAllocation, SecurityGroup, SecurityGroupRule, Subnet, Vpc
+
+
+def rule_row(
+    group_id: str, position: int, rule: Rule, description: str | None, priority: int, now: datetime
+) -> SecurityGroupRule:
+    return SecurityGroupRule(
+        rule_id=new_id("sgr"),
+        security_group_id=group_id,
+        position=position,
+        direction=rule.direction,
+        protocol=rule.protocol,
+        address_prefix=rule.address_prefix,
+        from_port=rule.from_port,
+        to_port=rule.to_port,
+        priority=priority,
+        description=description,
+        created_at=now,
+    )
 
 
 def _subnet_record(s: Subnet) -> SubnetRecord:
@@ -19,22 +38,31 @@ def _subnet_record(s: Subnet) -> SubnetRecord:
 
 
 def default_network(session: Session, account_id: str, region: str) -> NetworkRecord | None:
-    vpc = session.scalar(select(Vpc).where(Vpc.account_id == account_id, Vpc.region == region, Vpc.name == "default"))
-    if vpc is None:
+    """The account's default network: its subnet from the host pool (the only kind with a
+    pool index), that subnet's VPC and the VPC's default security group (marked
+    ``is_default``; failing that, its first). Not found by name:
+    users may rename the default VPC, or call a VPC of their own "default"."""
+    row = session.execute(
+        select(Subnet.vpc_id, Subnet.subnet_id, Subnet.cidr, SecurityGroup.security_group_id)
+        .join(SecurityGroup, SecurityGroup.vpc_id == Subnet.vpc_id)
+        .where(Subnet.account_id == account_id, Subnet.region == region, Subnet.pool_index.is_not(None))
+        .order_by(
+            Subnet.created_at,
+            SecurityGroup.is_default.desc(),
+            SecurityGroup.created_at,
+            SecurityGroup.security_group_id,
+        )
+        .limit(1)
+    ).first()
+    if row is None:
         return None
-    subnet = session.scalar(select(Subnet).where(Subnet.vpc_id == vpc.vpc_id).order_by(Subnet.created_at))
-    sg = session.scalar(
-        select(SecurityGroup).where(SecurityGroup.vpc_id == vpc.vpc_id).order_by(SecurityGroup.created_at)
-    )
-    assert subnet is not None and sg is not None
-    return NetworkRecord(
-        vpc_id=vpc.vpc_id, subnet_id=subnet.subnet_id, subnet_cidr=subnet.cidr, security_group_id=sg.security_group_id
-    )
+    return NetworkRecord(vpc_id=row[0], subnet_id=row[1], subnet_cidr=row[2], security_group_id=row[3])
 
 
 def create_default_network(session: Session, account_id: str, region: str, pool: str, prefix: int) -> NetworkRecord:
-    """A default VPC, one subnet from the next free block of the host pool, and a security group."""
-    now = datetime.now(UTC)
+    """A default VPC, one subnet from the next free block of the host pool, and a security
+    group that allows all egress and all ingress from the VPC."""
+    now = datetime.now(UTC).replace(microsecond=0)  # whole seconds, as the services' clock
     used = session.scalar(select(func.max(Subnet.pool_index)))
     index = 0 if used is None else used + 1
     cidr = network.nth_subnet(pool, prefix, index)
@@ -55,8 +83,13 @@ def create_default_network(session: Session, account_id: str, region: str, pool:
         region=region,
         vpc_id=vpc.vpc_id,
         name="default",
+        is_default=True,
         created_at=now,
     )
+    sg.rules = [
+        rule_row(sg.security_group_id, i, r, None, DEFAULT_PRIORITY, now)
+        for i, r in enumerate(default_group_rules(cidr))
+    ]
     session.add_all([vpc])
     session.flush()
     session.add_all([subnet, sg])
@@ -79,13 +112,16 @@ def subnet_by_id(session: Session, subnet_id: str) -> SubnetRecord | None:
 
 
 def security_groups(session: Session, account_id: str, region: str, ids: list[str]) -> dict[str, tuple[str, str]]:
-    """The account's security groups among ``ids``: id → (name, vpc id)."""
+    """The account's security groups among ``ids``: id → (name, vpc id). Locked (on
+    PostgreSQL) until the transaction ends, so a concurrent delete of a group waits."""
     rows = session.scalars(
-        select(SecurityGroup).where(
+        select(SecurityGroup)
+        .where(
             SecurityGroup.security_group_id.in_(ids),
             SecurityGroup.account_id == account_id,
             SecurityGroup.region == region,
         )
+        .with_for_update()
     )
     return {r.security_group_id: (r.name, r.vpc_id) for r in rows}
 

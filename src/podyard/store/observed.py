@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from podyard.domain.netplan import VpcPlan
 from podyard.domain.records import PodRecord, SubnetRecord
 from podyard.domain.secrets import RegistryAuth
-from podyard.store import networks, pods, secrets
+from podyard.store import netplan, networks, pods, secrets
 from podyard.store.crypto import SecretBox
 from podyard.store.db import Database
 from podyard.store.pods import Observation
@@ -44,3 +45,15 @@ class ObservedStore:
                 return False
             pods.delete_pod(s, pod_id)
             return True
+
+    def vpc_plan(self, vpc_id: str, eip_pool: str, inner_pool: str) -> VpcPlan | None:
+        with self.db.read() as s:
+            return netplan.vpc_plan(s, vpc_id, eip_pool, inner_pool)
+
+    def vpc_ids(self) -> set[str]:
+        with self.db.read() as s:
+            return netplan.vpc_ids(s)
+
+    def pod_vpcs(self) -> dict[str, str]:
+        with self.db.read() as s:
+            return netplan.pod_vpcs(s)

@@ -16,7 +16,7 @@ from podyard.domain.records import ContainerRecord, PodRecord
 from podyard.domain.status import Condition, ContainerStatus
 from podyard.store import networks
 from podyard.store.db import Database
-from podyard.store.tables import ClientToken, Pod, PodContainer, UtcDateTime
+from podyard.store.tables import ClientToken, ElasticIp, Pod, PodContainer, UtcDateTime
 
 
 @dataclass(frozen=True)
@@ -33,9 +33,15 @@ class PodFilter:
 
 _POD = cast(Table, Pod.__table__)
 _CONTAINER = cast(Table, PodContainer.__table__)
+_ELASTIC_IP = cast(Table, ElasticIp.__table__)
 
 
-def _record(p: Mapping[Any, Any], containers: list[ContainerRecord], sg_names: dict[str, str]) -> PodRecord:
+def _record(
+    p: Mapping[Any, Any],
+    containers: list[ContainerRecord],
+    sg_names: dict[str, str],
+    eips: dict[str, tuple[str, str]],
+) -> PodRecord:
     return PodRecord(
         pod_id=p["pod_id"],
         account_id=p["account_id"],
@@ -67,6 +73,7 @@ def _record(p: Mapping[Any, Any], containers: list[ContainerRecord], sg_names: d
         intent_version=p["intent_version"],
         created_at=p["created_at"],
         containers=tuple(containers),
+        elastic_ip=eips.get(p["pod_id"]),
     )
 
 
@@ -81,7 +88,12 @@ def _records(session: Session, rows: Sequence[RowMapping]) -> list[PodRecord]:
     for row in session.execute(query):
         containers[row.pod_id].append(ContainerRecord(row.name, row.spec, ContainerStatus.from_wire(row.status)))
     names = networks.security_group_names(session, sorted({g for r in rows for g in r["security_group_ids"]}))
-    return [_record(r, containers[r["pod_id"]], names) for r in rows]
+    e = _ELASTIC_IP.c
+    eips = {
+        row.pod_id: (row.elastic_ip_id, row.address)
+        for row in session.execute(select(e.pod_id, e.elastic_ip_id, e.address).where(e.pod_id.in_(containers)))
+    }
+    return [_record(r, containers[r["pod_id"]], names, eips) for r in rows]
 
 
 _JSON_COLUMNS = tuple(c.name for c in _POD.columns if isinstance(c.type, JSON))
@@ -116,7 +128,10 @@ def _raw_records(conn: Any, rows: Sequence[Mapping[str, Any]]) -> list[PodRecord
     marks = ",".join("?" * len(groups))
     query = f"SELECT security_group_id, name FROM security_groups WHERE security_group_id IN ({marks})"
     names = dict(conn.execute(query, groups).fetchall())
-    return [_record(p, containers[p["pod_id"]], names) for p in pods]
+    marks = ",".join("?" * len(ids))
+    query = f"SELECT pod_id, elastic_ip_id, address FROM elastic_ips WHERE pod_id IN ({marks})"
+    eips = {r["pod_id"]: (r["elastic_ip_id"], r["address"]) for r in conn.execute(query, ids)}
+    return [_record(p, containers[p["pod_id"]], names, eips) for p in pods]
 
 
 def read_pod(db: Database, account_id: str | None, region: str | None, pod_id: str) -> PodRecord | None:
@@ -388,7 +403,9 @@ def save_observation(session: Session, pod_id: str, intent_version: int, obs: Ob
 
 
 def delete_pod(session: Session, pod_id: str) -> None:
-    """Forget a pod for good and free its address."""
+    """Forget a pod for good and free its address (an elastic IP it still held stays its
+    account's, disassociated)."""
     networks.release(session, pod_id)
+    session.execute(update(_ELASTIC_IP).where(_ELASTIC_IP.c.pod_id == pod_id).values(pod_id=None))
     session.execute(delete(PodContainer).where(PodContainer.pod_id == pod_id))
     session.execute(delete(Pod).where(Pod.pod_id == pod_id))

@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -104,6 +105,8 @@ class SecurityGroup(Base):
     vpc_id: Mapped[str] = mapped_column(ForeignKey("vpcs.vpc_id"))
     name: Mapped[str] = mapped_column(String(64))
     description: Mapped[str | None] = mapped_column(Text)
+    # The group made with the account's default VPC: it can be neither deleted nor renamed.
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime]
 
     rules: Mapped[list[SecurityGroupRule]] = relationship(
@@ -127,6 +130,7 @@ class SecurityGroupRule(Base):
     address_prefix: Mapped[str] = mapped_column(String(64))
     from_port: Mapped[int] = mapped_column(Integer)
     to_port: Mapped[int] = mapped_column(Integer)
+    priority: Mapped[int] = mapped_column(Integer, default=100, server_default="100")
     description: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
 
@@ -140,6 +144,7 @@ class ElasticIp(Base):
     elastic_ip_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     account_id: Mapped[str] = mapped_column(ForeignKey("accounts.account_id"), index=True)
     region: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str | None] = mapped_column(String(32))
     address: Mapped[str] = mapped_column(String(64), unique=True)
     bandwidth_mbps: Mapped[int] = mapped_column(Integer)
     provider: Mapped[str] = mapped_column(String(32))

@@ -116,7 +116,7 @@ class DescribeQuotaQuery(WireModel):
 
 
 class DeletePodQuery(WireModel):
-    # No elastic IP can be associated with a pod yet, so there is none to release either way.
+    # true: the pod's elastic IP is deleted with it; otherwise it stays, disassociated.
     delete_primary_network_interface_all_elastic_ip: Flag | None = None
 
 

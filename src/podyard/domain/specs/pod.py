@@ -7,8 +7,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
-from podyard.domain import disks, naming
+from podyard.domain import disks, elastic_ips, naming
 from podyard.domain.instance_types import INSTANCE_TYPES
+from podyard.domain.quotas import MAX_GROUPS_PER_INTERFACE
 from podyard.domain.resources import resources_error
 from podyard.domain.specs.containers import ContainerSpec
 from podyard.domain.specs.wire import Dns1123Label, Flag, Hostname, IPv4, WireModel
@@ -138,9 +139,20 @@ class ChargeSpec(WireModel):
 
 
 class ElasticIpSpec(WireModel):
-    bandwidth_mbps: Annotated[int, Field(ge=1, le=100)]
+    """createPods' elasticIp: one elastic IP per pod, on its primary IP."""
+
+    bandwidth_mbps: Annotated[int, Field(ge=elastic_ips.BANDWIDTH_MIN, le=elastic_ips.POD_BANDWIDTH_MAX)]
     provider: Literal["bgp", "no_bgp", "BGP", "NO_BGP"] | None = None
     charge_spec: ChargeSpec | None = None
+
+    @model_validator(mode="after")
+    def _postpaid(self) -> ElasticIpSpec:
+        if self.charge_spec and self.charge_spec.charge_mode == "prepaid_by_duration":
+            raise ValueError("chargeSpec: prepaid elastic IPs are not offered; use postpaid_by_duration")
+        return self
+
+    def provider_name(self) -> str:
+        return (self.provider or elastic_ips.BGP).lower()
 
 
 def _unique_security_groups(v: list[str] | None) -> list[str] | None:
@@ -163,7 +175,9 @@ class NetworkInterfaceSpec(WireModel):
     primary_ip_address: IPv4 | None = None
     secondary_ip_addresses: list[IPv4] | None = None
     secondary_ip_count: Annotated[int, Field(ge=0)] | None = None
-    security_groups: Annotated[list[str], Field(min_length=1, max_length=5), AfterValidator(_unique_security_groups)]
+    security_groups: Annotated[
+        list[str], Field(min_length=1, max_length=MAX_GROUPS_PER_INTERFACE), AfterValidator(_unique_security_groups)
+    ]
     sanity_check: Literal[0, 1] | None = None
     description: Description | None = None
     ipv6_address_count: int | None = None
@@ -211,7 +225,6 @@ class PodSpec(WireModel):
     unsupported = {
         "ag_id": "availability groups are not offered",
         "volumes": "cloud-disk volumes arrive with the disk service",
-        "elastic_ip": "elastic IPs arrive with the VPC service; associate one later",
         "secondary_network_interfaces": "a pod has one network interface",
         "resource_group_id": "resource groups are not offered",
         "auto_match_image_cache": "image caches are not offered",

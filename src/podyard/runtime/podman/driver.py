@@ -1,7 +1,8 @@
 """PodmanRuntime: the runtime Protocol on the libpod REST API.
 
 A pod is a Podman pod named by its pod id, with an infra container holding the
-network namespace (a static IP and MAC on the subnet's bridge) and one
+network namespace (made without interfaces: the network part gives it its
+interface once the infra container runs, see podyard.network) and one
 container per container spec, named ``{podId}-{name}``. Every object carries
 podyard's labels, so podyard recognises its own and touches nothing else.
 """
@@ -12,7 +13,6 @@ import asyncio
 import base64
 import contextlib
 import dataclasses
-import hashlib
 import json
 import logging
 import os
@@ -23,10 +23,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from podyard.domain.network import mac_for
 from podyard.domain.probes import ProbeCheck, ProbeResult
 from podyard.domain.secrets import RegistryAuth
 from podyard.domain.streams import LOG_FILE_BYTES, ExecState, LogQuery, Stream
-from podyard.runtime import logfile
+from podyard.runtime import logfile, podfiles
 from podyard.runtime.logfile import LogKeeper
 from podyard.runtime.podman.client import API, LibpodClient, NotFoundInRuntime
 from podyard.runtime.podman.hijack import hijack
@@ -40,7 +41,6 @@ from podyard.runtime.protocol import (
     ContainerRun,
     ContainerRunState,
     ImagePullFailure,
-    NetworkSpec,
     PodObservation,
     PodRun,
     RuntimeFailure,
@@ -72,16 +72,6 @@ def container_name(pod_id: str, name: str) -> str:
 
 def infra_name(pod_id: str) -> str:
     return f"{pod_id}-infra"
-
-
-def mac_for(pod_id: str) -> str:
-    """A stable, locally administered MAC per pod, so its interface keeps its address."""
-    b = hashlib.sha256(pod_id.encode()).digest()[:5]
-    return "02:" + ":".join(f"{x:02x}" for x in b)
-
-
-def bridge_name(network: str) -> str:
-    return "pyd" + hashlib.sha256(network.encode()).hexdigest()[:11]
 
 
 def _cpu(millis: int) -> dict[str, int]:
@@ -136,31 +126,16 @@ class PodmanRuntime:
     def __init__(self, client: LibpodClient, log_root: Path) -> None:
         self.api = client
         self.log_root = log_root
+        self.files_root = log_root.parent / "pod-files"
         self.logs = LogKeeper(log_root)
-        self.prober = PodProber(client, self.exec_kill)
+        self.prober = PodProber(client, self.exec_kill, self.pod_files)
+
+    def pod_files(self, pod_id: str) -> tuple[Path, Path]:
+        """The pod's hosts and resolv.conf (see podfiles)."""
+        return self.files_root / pod_id / "hosts", self.files_root / pod_id / "resolv.conf"
 
     def log_path(self, pod_id: str, container: str) -> Path:
         return self.log_root / pod_id / f"{container}.log"
-
-    async def ensure_network(self, net: NetworkSpec) -> None:
-        if await self.api.exists(f"/networks/{net.name}/exists"):
-            return
-        try:
-            await self.api.request(
-                "POST",
-                "/networks/create",
-                json={
-                    "name": net.name,
-                    "driver": "bridge",
-                    "network_interface": bridge_name(net.name),
-                    "subnets": [{"subnet": net.cidr, "gateway": net.gateway}],
-                    "dns_enabled": False,
-                    "labels": {LABEL_MANAGED: "true"},
-                },
-            )
-        except RuntimeFailure:
-            if not await self.api.exists(f"/networks/{net.name}/exists"):  # lost a race: fine
-                raise
 
     async def has_image(self, ref: str) -> bool:
         return await self.api.exists(f"/images/{ref}/exists")
@@ -180,6 +155,7 @@ class PodmanRuntime:
 
     async def create_pod(self, pod: PodRun) -> None:
         labels = {LABEL_MANAGED: "true", LABEL_POD: pod.pod_id, LABEL_GENERATION: str(pod.generation)}
+        await asyncio.to_thread(podfiles.write, self.files_root / pod.pod_id, pod)
         await self.api.request(
             "POST",
             "/pods/create",
@@ -188,12 +164,7 @@ class PodmanRuntime:
                 "hostname": pod.hostname,
                 "labels": labels,
                 "infra_name": infra_name(pod.pod_id),
-                "netns": {"nsmode": "bridge"},
-                "Networks": {pod.network: {"static_ips": [pod.ip], "static_mac": mac_for(pod.pod_id)}},
-                "dns_server": pod.dns_servers or None,
-                "dns_search": pod.dns_searches or None,
-                "dns_option": pod.dns_options or None,
-                "hostadd": [f"{h}:{ip}" for h, ip in pod.host_aliases] or None,
+                "netns": {"nsmode": "none"},
                 "resource_limits": {"memory": {"limit": pod.memory_bytes}, "cpu": _cpu(pod.cpu_millis)},
             },
         )
@@ -223,6 +194,10 @@ class PodmanRuntime:
             },
             # Confinement: never privileged; Podman's default capabilities and seccomp
             # profile; no privilege escalation; bounded processes.
+            "mounts": [
+                {"destination": dest, "source": str(src), "type": "bind", "options": ["rbind"]}
+                for dest, src in zip(("/etc/hosts", "/etc/resolv.conf"), self.pod_files(pod.pod_id), strict=True)
+            ],
             "privileged": False,
             "no_new_privileges": True,
             "resource_limits": {
@@ -241,8 +216,18 @@ class PodmanRuntime:
             spec["work_dir"] = c.working_dir
         await self.api.request("POST", "/containers/create", json=spec)
 
+    async def start_sandbox(self, pod_id: str) -> int:
+        infra = infra_name(pod_id)
+        state = (await self.api.request("GET", f"/containers/{infra}/json")).json()["State"]
+        if not state.get("Running"):
+            await self.api.request("POST", f"/containers/{infra}/start")
+            state = (await self.api.request("GET", f"/containers/{infra}/json")).json()["State"]
+        if not state.get("Pid"):
+            raise RuntimeFailure(f"the sandbox of pod {pod_id} is not running")
+        return int(state["Pid"])
+
     async def start_pod(self, pod_id: str) -> dict[str, str]:
-        await self.api.request("POST", f"/containers/{infra_name(pod_id)}/start")
+        await self.start_sandbox(pod_id)
         names = [n for n in await self._container_names(pod_id)]
 
         async def start(name: str) -> tuple[str, str | None]:
@@ -331,6 +316,7 @@ class PodmanRuntime:
 
     async def delete_logs(self, pod_id: str) -> None:
         await asyncio.to_thread(shutil.rmtree, self.log_root / pod_id, True)
+        await asyncio.to_thread(shutil.rmtree, self.files_root / pod_id, True)
 
     async def read_logs(self, pod_id: str, container: str, query: LogQuery) -> bytes:
         return await asyncio.to_thread(logfile.read, self.log_path(pod_id, container), query)

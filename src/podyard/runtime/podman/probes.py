@@ -26,6 +26,7 @@ import threading
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import dns.exception
@@ -70,11 +71,24 @@ class _PodNet:
     netns: str
     hosts: str
     resolv: str
+    inode: int  # of the namespace: a reused pid in another namespace is not taken for it
+
+    def current(self) -> bool:
+        try:
+            return os.stat(self.netns).st_ino == self.inode
+        except OSError:
+            return False
 
 
 class PodProber:
-    def __init__(self, api: LibpodClient, kill_exec: Callable[[str], Awaitable[None]]) -> None:
+    def __init__(
+        self,
+        api: LibpodClient,
+        kill_exec: Callable[[str], Awaitable[None]],
+        pod_files: Callable[[str], tuple[Path, Path]],
+    ) -> None:
         self.api = api
+        self._pod_files = pod_files
         self._kill_exec = kill_exec
         self._nets: dict[str, _PodNet] = {}  # by infra container name
         self._sockets = NetnsSockets()
@@ -179,19 +193,27 @@ class PodProber:
 
     async def _pod_net(self, infra: str) -> _PodNet:
         known = self._nets.get(infra)
-        # A stopped pod loses its namespace file; started again, it has a new one.
-        if known is not None and os.path.exists(known.netns):
+        # A stopped pod loses its namespace; started again, it has a new one.
+        if known is not None and known.current():
             return known
-        for name in [n for n, net in self._nets.items() if not os.path.exists(net.netns)]:
+        for name in [n for n, net in self._nets.items() if not net.current()]:
             del self._nets[name]
         try:
             detail = await self.api.json("GET", f"/containers/{infra}/json")
         except NotFoundInRuntime:
             raise _Failed("the pod does not exist in the runtime") from None
-        sandbox = (detail.get("NetworkSettings") or {}).get("SandboxKey") or ""
-        if not (detail.get("State") or {}).get("Running") or not sandbox:
+        # The pod's namespace has no file of Podman's (it is made without a network, see
+        # podyard.network): it is the infra process's.
+        state = detail.get("State") or {}
+        if not state.get("Running") or not state.get("Pid"):
             raise _Failed("the pod is not running")
-        net = _PodNet(sandbox, detail.get("HostsPath") or "", detail.get("ResolvConfPath") or "")
+        sandbox = f"/proc/{state['Pid']}/ns/net"
+        try:
+            inode = os.stat(sandbox).st_ino
+        except OSError:
+            raise _Failed("the pod is not running") from None
+        hosts, resolv = self._pod_files(infra.removesuffix("-infra"))
+        net = _PodNet(sandbox, str(hosts), str(resolv), inode)
         self._nets[infra] = net
         return net
 
