@@ -506,6 +506,12 @@ def test_actions_podyard_does_not_offer_say_so(fake_server) -> None:
         ("createElasticIpPool", ("pool", "bgp")),
     ):
         assert action in refused(501, "NOT_IMPLEMENTED", vpc.call, action, *args)
+    # The VPC service's own association, on an interface: the pod service's does it.
+    [eip_id] = create(vpc)
+    for action in ("associateElasticIp", "disassociateElasticIp"):
+        message = refused(501, "NOT_IMPLEMENTED", vpc.call, action, "port-0000000000", elasticIpId=eip_id)
+        assert f"use the pod service's {action}" in message
+    assert eip(vpc, eip_id)["status"] == "NOT_ASSOCIATED"
 
 
 def test_modify(fake_server, monkeypatch) -> None:

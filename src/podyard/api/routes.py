@@ -176,6 +176,15 @@ VPC_ROUTES: list[Route] = [
         )
     ),
     _later("POST", "/regions/{regionId}/elasticips:export", "exportElasticIps", "not offered"),
+    *(
+        _later(
+            "POST",
+            f"/regions/{{regionId}}/networkInterfaces/{{networkInterfaceId}}:{action}",
+            action,
+            f"use the pod service's {action} on the interface's pod",
+        )
+        for action in ("associateElasticIp", "disassociateElasticIp")
+    ),
 ]
 
 # The services that share this endpoint, by the name in the credential scope.
