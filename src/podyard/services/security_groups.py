@@ -26,7 +26,7 @@ from podyard.domain.specs.security_groups import (
 from podyard.domain.vpcs import last_page
 from podyard.services import vpc_quotas
 from podyard.services.context import ServiceContext
-from podyard.store import accounts
+from podyard.store import accounts, vpcs
 from podyard.store import security_groups as groups
 from podyard.store.security_groups import GroupFilter
 
@@ -59,7 +59,7 @@ def create_network_security_group(
     group_id = new_id("sg")
     with ctx.db.write() as s:
         accounts.lock_account(s, account.account_id)
-        if groups.vpc_cidr(s, account.account_id, region, req.vpc_id) is None:
+        if vpcs.vpc_range(s, account.account_id, region, req.vpc_id) is None:
             raise NotFound(f"vpcId: vpc {req.vpc_id} not found")
         limit = vpc_quotas.limit(ctx, s, account.account_id, region, VpcResource.SECURITY_GROUP)
         check_quota(VpcResource.SECURITY_GROUP, limit, groups.count_in_vpc(s, req.vpc_id), 1)

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from podyard.domain import security_groups as sg
 from podyard.domain.records import SecurityGroupRecord, SecurityGroupRuleRecord
 from podyard.store.networks import rule_row
-from podyard.store.tables import Pod, SecurityGroup, SecurityGroupRule, Vpc
+from podyard.store.tables import Pod, SecurityGroup, SecurityGroupRule
 
 
 @dataclass(frozen=True)
@@ -120,14 +120,6 @@ def page(
         q.order_by(SecurityGroup.created_at, SecurityGroup.security_group_id).offset((number - 1) * size).limit(size)
     ).all()
     return _records(session, rows), int(total or 0)
-
-
-def vpc_cidr(session: Session, account_id: str, region: str, vpc_id: str) -> str | None:
-    """The account's VPC's CIDR ('' if it has none); None if the VPC is not the account's."""
-    row = session.execute(
-        select(Vpc.cidr).where(Vpc.vpc_id == vpc_id, Vpc.account_id == account_id, Vpc.region == region)
-    ).first()
-    return None if row is None else row.cidr or ""
 
 
 def count_in_vpc(session: Session, vpc_id: str) -> int:
