@@ -20,6 +20,7 @@ import requests
 
 from podyard.runtime.podman.service import PodmanService
 from tests.jd import Account, Jd
+from tests.jdvpc import JdVpc
 
 BUSYBOX = "/bin/busybox"
 APPLETS = (
@@ -183,9 +184,9 @@ class Podyard:
     def jd(self, account: Account | None = None) -> Jd:
         return Jd(self.endpoint, account or self.admin)
 
-    def vpc(self, account: Account | None = None) -> Jd:
+    def vpc(self, account: Account | None = None) -> JdVpc:
         """The VPC service's client (credential scope ``vpc``) for an account."""
-        return Jd(self.endpoint, account or self.admin, service="vpc")
+        return JdVpc(self.endpoint, account or self.admin)
 
     def new_account(self, name: str) -> Account:
         return Account.from_creds(json.loads(self.accounts("create", name, "--json")))

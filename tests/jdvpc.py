@@ -6,52 +6,19 @@ routes its requests by the VPC table. Errors come back as ``JdError``.
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
-from jdcloud_sdk.core.config import Config
-from jdcloud_sdk.core.credential import Credential
-from jdcloud_sdk.core.logger import Logger
-from jdcloud_sdk.services.vpc.client.VpcClient import VpcClient
+import pytest
 
-from tests.jd import REGION, Account, JdError
+from podyard.store import accounts as account_store
+from tests.jd import REGION, Account, Jd
 
 
-def _request_class(action: str) -> tuple[Any, Any]:
-    name = action[0].upper() + action[1:]
-    module = importlib.import_module(f"jdcloud_sdk.services.vpc.apis.{name}Request")
-    return getattr(module, f"{name}Request"), getattr(module, f"{name}Parameters")
-
-
-class JdVpc:
-    """A VpcClient bound to one account."""
+class JdVpc(Jd):
+    """A VpcClient bound to one account (credential scope ``vpc``)."""
 
     def __init__(self, endpoint: str, account: Account, region: str = REGION) -> None:
-        self.account = account
-        self.region = region
-        self.client = VpcClient(
-            Credential(account.access_key, account.secret_key), Config(endpoint, scheme="http", timeout=60), Logger(0)
-        )
-
-    def send(self, request: Any) -> Any:
-        resp = self.client.send(request)
-        if resp.error is not None:
-            raise JdError(resp.error.code, resp.error.status, resp.error.message)
-        return resp.result
-
-    def call(self, action: str, *args: Any, **optional: Any) -> Any:
-        """``call("describeVpc", vpc_id)``: the SDK's ``XxxParameters(regionId, *args)``,
-        optional parameters through its setters."""
-        request_cls, params_cls = _request_class(action)
-        params = params_cls(self.region, *args)
-        for key, value in optional.items():
-            getattr(params, "set" + key[0].upper() + key[1:])(value)
-        return self.send(request_cls(params))
-
-    def raw(self, action: str, parameters: dict[str, Any]) -> Any:
-        """Send parameters as a plain dict (regionId added): anything JSON can hold."""
-        request_cls, _ = _request_class(action)
-        return self.send(request_cls({"regionId": self.region, **parameters}))
+        super().__init__(endpoint, account, region, service="vpc")
 
     # The actions, spelled as a user would.
     def create_vpc(self, name: str, cidr: str | None = None, **optional: Any) -> str:
@@ -71,3 +38,22 @@ class JdVpc:
     def quota(self, kind: str, parent: str | None = None) -> dict[str, Any]:
         optional = {"parentResourceId": parent} if parent else {}
         return dict(self.call("describeQuota", kind, **optional)["quota"])
+
+
+def set_quota(server: Any, account: Account, kind: str, limit: int) -> None:
+    """An account's quota override of one resource type, set in the store."""
+    with server.app.ctx.db.write() as s:
+        found = account_store.by_access_key(s, account.access_key)
+        assert found is not None
+        account_store.set_quota(s, found.account_id, REGION, kind, limit)
+
+
+def nudged(server: Any, monkeypatch: pytest.MonkeyPatch) -> tuple[list[str], list[str]]:
+    """Record the VPCs and pods the services nudge from now on."""
+    vpcs: list[str] = []
+    pods: list[str] = []
+    ctx = server.app.ctx
+    real_vpc, real_pod = ctx.nudge_vpc, ctx.nudge
+    monkeypatch.setattr(ctx, "nudge_vpc", lambda v: (vpcs.append(v), real_vpc(v)))
+    monkeypatch.setattr(ctx, "nudge", lambda p: (pods.append(p), real_pod(p)))
+    return vpcs, pods

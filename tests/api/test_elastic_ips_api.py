@@ -19,10 +19,9 @@ from jdcloud_sdk.services.vpc.models.Tag import Tag
 from jdcloud_sdk.services.vpc.models.TagFilter import TagFilter
 
 from podyard.services import accounts
-from podyard.store import accounts as account_store
 from podyard.store import pods as pod_store
-from tests.jd import REGION, Account, Jd, JdError, container, pod_spec, spec_dict
-from tests.jdvpc import JdVpc
+from tests.jd import Account, Jd, JdError, container, pod_spec, spec_dict
+from tests.jdvpc import JdVpc, nudged, set_quota
 
 TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 POOL = "127.100.0"  # the default pool, 127.100.0.0/24
@@ -53,24 +52,6 @@ def eips(vpc: JdVpc, **optional: Any) -> dict[str, Any]:
 
 def count(vpc: JdVpc) -> int:
     return int(eips(vpc)["totalCount"])
-
-
-def set_quota(server: Any, account: Account, kind: str, limit: int) -> None:
-    with server.app.ctx.db.write() as s:
-        found = account_store.by_access_key(s, account.access_key)
-        assert found is not None
-        account_store.set_quota(s, found.account_id, REGION, kind, limit)
-
-
-def nudged(server: Any, monkeypatch: pytest.MonkeyPatch) -> tuple[list[str], list[str]]:
-    """Record the VPCs and pods the services nudge from now on."""
-    vpcs: list[str] = []
-    pods: list[str] = []
-    ctx = server.app.ctx
-    real_vpc, real_pod = ctx.nudge_vpc, ctx.nudge
-    monkeypatch.setattr(ctx, "nudge_vpc", lambda v: (vpcs.append(v), real_vpc(v)))
-    monkeypatch.setattr(ctx, "nudge", lambda p: (pods.append(p), real_pod(p)))
-    return vpcs, pods
 
 
 def a_pod(jd: Jd, name: str, count: int = 1, **more: Any) -> list[str]:

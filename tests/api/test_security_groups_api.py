@@ -14,9 +14,8 @@ from jdcloud_sdk.services.pod.models.NetworkInterfaceSpec import NetworkInterfac
 from jdcloud_sdk.services.vpc.models.AddSecurityGroupRules import AddSecurityGroupRules
 from jdcloud_sdk.services.vpc.models.ModifySecurityGroupRules import ModifySecurityGroupRules
 
-from podyard.store import accounts as account_store
-from tests.jd import REGION, Account, JdError, container, pod_spec
-from tests.jdvpc import JdVpc
+from tests.jd import Account, JdError, container, pod_spec
+from tests.jdvpc import JdVpc, nudged, set_quota
 
 TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 RULE_ID = re.compile(r"^sgr-[a-z0-9]{10}$")
@@ -48,24 +47,6 @@ def rules(vpc: JdVpc, group_id: str) -> list[dict[str, Any]]:
 
 def shape(rule: dict[str, Any]) -> tuple[Any, ...]:
     return (rule["direction"], rule["protocol"], rule["addressPrefix"], rule["fromPort"], rule["toPort"])
-
-
-def set_quota(server: Any, account: Account, kind: str, limit: int) -> None:
-    with server.app.ctx.db.write() as s:
-        found = account_store.by_access_key(s, account.access_key)
-        assert found is not None
-        account_store.set_quota(s, found.account_id, REGION, kind, limit)
-
-
-def nudged(server: Any, monkeypatch: pytest.MonkeyPatch) -> tuple[list[str], list[str]]:
-    """Record the VPCs and pods the services nudge from now on."""
-    vpcs: list[str] = []
-    pods: list[str] = []
-    ctx = server.app.ctx
-    real_vpc, real_pod = ctx.nudge_vpc, ctx.nudge
-    monkeypatch.setattr(ctx, "nudge_vpc", lambda v: (vpcs.append(v), real_vpc(v)))
-    monkeypatch.setattr(ctx, "nudge", lambda p: (pods.append(p), real_pod(p)))
-    return vpcs, pods
 
 
 def pod_with_groups(account: Account, name: str, groups: list[str]) -> Any:
