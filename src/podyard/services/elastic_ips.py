@@ -23,7 +23,6 @@ from podyard.domain.specs.elastic_ips import (
     ModifyElasticIpRequest,
 )
 from podyard.domain.specs.pod import ElasticIpSpec
-from podyard.domain.vpcs import last_page
 from podyard.services import vpc_quotas
 from podyard.services.context import ServiceContext
 from podyard.services.security_groups import DEFAULT_PAGE_SIZE
@@ -132,8 +131,6 @@ def describe_elastic_ips(
             if values["chargeStatus"][0] != now_status:
                 return [], 0
         found, total = eips.page(s, account.account_id, region, flt, number, size)
-        if not found and total and number > 1:
-            found, total = eips.page(s, account.account_id, region, flt, last_page(number, size, total), size)
     return found, total
 
 

@@ -23,7 +23,6 @@ from podyard.domain.specs.security_groups import (
     ModifyNetworkSecurityGroupRulesRequest,
     RemoveNetworkSecurityGroupRulesRequest,
 )
-from podyard.domain.vpcs import last_page
 from podyard.services import vpc_quotas
 from podyard.services.context import ServiceContext
 from podyard.store import accounts, vpcs
@@ -101,8 +100,6 @@ def describe_network_security_groups(
     number, size = q.page_number or 1, q.page_size or DEFAULT_PAGE_SIZE
     with ctx.db.read() as s:
         found, total = groups.page(s, account.account_id, region, flt, number, size)
-        if not found and total and number > 1:
-            found, total = groups.page(s, account.account_id, region, flt, last_page(number, size, total), size)
     return found, total
 
 

@@ -19,6 +19,7 @@ from podyard.domain.billing import Charge
 from podyard.domain.errors import AlreadyExists
 from podyard.domain.ids import new_id
 from podyard.domain.records import ElasticIpRecord
+from podyard.store.paging import page_list, page_rows
 from podyard.store.tables import ElasticIp, Pod
 
 RETRIES = 5
@@ -115,12 +116,14 @@ def page(
         q = q.where(ElasticIp.pod_id.is_not(None) if f.associated else ElasticIp.pod_id.is_(None))
     if f.providers is not None:
         q = q.where(ElasticIp.provider.in_(f.providers))
-    q = q.order_by(ElasticIp.created_at, ElasticIp.address)
+    order = (ElasticIp.created_at, ElasticIp.address)
     if f.tags:
-        rows = [r for r in session.scalars(q) if _tags_match(r.tags, f.tags)]
-        return _records(session, rows[(number - 1) * size : number * size]), len(rows)
-    total = int(session.scalar(select(func.count()).select_from(q.order_by(None).subquery())) or 0)
-    return _records(session, session.scalars(q.offset((number - 1) * size).limit(size)).all()), total
+        rows, total = page_list(
+            [r for r in session.scalars(q.order_by(*order)) if _tags_match(r.tags, f.tags)], number, size
+        )
+    else:
+        rows, total = page_rows(session, q, order, number, size)
+    return _records(session, rows), total
 
 
 def count(session: Session, account_id: str, region: str) -> int:

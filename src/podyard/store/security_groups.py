@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from podyard.domain import security_groups as sg
 from podyard.domain.records import SecurityGroupRecord, SecurityGroupRuleRecord
 from podyard.store.networks import rule_row
+from podyard.store.paging import page_rows
 from podyard.store.tables import Pod, SecurityGroup, SecurityGroupRule
 
 
@@ -115,11 +116,8 @@ def page(
         q = q.where(SecurityGroup.name.in_(f.names))
     if f.vpc_ids is not None:
         q = q.where(SecurityGroup.vpc_id.in_(f.vpc_ids))
-    total = session.scalar(select(func.count()).select_from(q.subquery()))
-    rows = session.scalars(
-        q.order_by(SecurityGroup.created_at, SecurityGroup.security_group_id).offset((number - 1) * size).limit(size)
-    ).all()
-    return _records(session, rows), int(total or 0)
+    rows, total = page_rows(session, q, (SecurityGroup.created_at, SecurityGroup.security_group_id), number, size)
+    return _records(session, rows), total
 
 
 def count_in_vpc(session: Session, vpc_id: str) -> int:

@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 
 from podyard.domain.ids import new_id
 from podyard.domain.records import SubnetDetailRecord, VpcRecord
-from podyard.domain.vpcs import SubnetFilter, VpcFilter, last_page
+from podyard.domain.vpcs import SubnetFilter, VpcFilter
+from podyard.store.paging import page_rows
 from podyard.store.tables import IpAllocation, Pod, SecurityGroup, Subnet, Vpc
 
 
@@ -72,12 +73,6 @@ def _vpcs(session: Session, rows: Sequence[Vpc]) -> list[VpcRecord]:
     ]
 
 
-def _page(session: Session, query: Any, order: Any, number: int, size: int) -> tuple[Any, int]:
-    total = int(session.scalar(select(func.count()).select_from(query.subquery())) or 0)
-    number = last_page(number, size, total)
-    return session.scalars(query.order_by(*order).offset((number - 1) * size).limit(size)).all(), total
-
-
 # -- VPCs --
 
 
@@ -102,7 +97,7 @@ def vpc_page(
         query = query.where(Vpc.vpc_id.in_(f.vpc_ids))
     if f.names is not None:
         query = query.where(Vpc.name.in_(f.names))
-    rows, total = _page(session, query, _VPC_ORDER, number, size)
+    rows, total = page_rows(session, query, _VPC_ORDER, number, size)
     return _vpcs(session, rows), total
 
 
@@ -172,7 +167,7 @@ def subnet_page(
         query = query.where(Subnet.name.in_(f.names))
     if f.vpc_id is not None:
         query = query.where(Subnet.vpc_id == f.vpc_id)
-    rows, total = _page(session, query, _SUBNET_ORDER, number, size)
+    rows, total = page_rows(session, query, _SUBNET_ORDER, number, size)
     return _subnets(session, rows), total
 
 
