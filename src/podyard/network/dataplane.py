@@ -40,6 +40,7 @@ class Dataplane:
         self._uplink_addr = uplink_address(inner_pool)
         self._locks: dict[str, asyncio.Lock] = {}
         self._attached: set[tuple[str, str]] = set()  # (vpc id, pod id)
+        self._made: set[str] = set()  # VPCs whose namespace and uplink this process checked
         self._applied: dict[str, str] = {}  # vpc id → the rule set last loaded
         self._shaped: dict[str, tuple[ElasticIp, ...]] = {}
         self._host_eips: dict[str, list[tuple[str, str]]] = {}  # vpc id → loopback (address, inner)
@@ -74,12 +75,15 @@ class Dataplane:
     # -- VPCs --
 
     async def ensure_vpc(self, vpc_id: str) -> None:
+        if vpc_id in self._made:  # once per process: apply and attach run on every change
+            return
         ns = self.names.vpc_ns(vpc_id)
         if ns not in await self.namespaces():
             await run("ip", "netns", "add", ns)
         await run(*in_ns(ns, "sysctl", "-qw", *_VPC_SYSCTLS))
         await run("ip", "-n", ns, "link", "set", "lo", "up")
         if VPC_UPLINK in await self._links(ns):
+            self._made.add(vpc_id)
             return
         host_end = self.names.uplink(vpc_id)
         await run("ip", "link", "del", host_end, check=False)  # a half-made uplink
@@ -91,6 +95,7 @@ class Dataplane:
         await run("ip", "link", "set", host_end, "up")
         await run("ip", "-n", ns, "link", "set", "dev", VPC_UPLINK, "up")
         await run("ip", "-n", ns, "route", "replace", "default", "via", self._uplink_addr, "dev", VPC_UPLINK, "onlink")
+        self._made.add(vpc_id)
 
     async def apply(self, plan: VpcPlan) -> None:
         """Make the VPC's addresses, rules, elastic IP routes and shaping match the plan."""
@@ -138,6 +143,7 @@ class Dataplane:
         """The VPC's namespace, and with it its ports, uplink, routes and rules."""
         await run("ip", "netns", "del", self.names.vpc_ns(vpc_id), check=False)
         self._attached = {a for a in self._attached if a[0] != vpc_id}
+        self._made.discard(vpc_id)
         for d in (self._applied, self._shaped, self._host_eips, self._locks):
             d.pop(vpc_id, None)
         await self.apply_host()
