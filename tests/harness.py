@@ -127,7 +127,8 @@ class Registry:
 class Podyard:
     """A ``podyard serve`` process; it can be stopped and started again on the same data."""
 
-    def __init__(self, data_dir: Path, registries: list[Registry]) -> None:
+    def __init__(self, data_dir: Path, registries: list[Registry], **settings: str) -> None:
+        """``settings``: more PODYARD_* variables (a second instance's pools)."""
         self.data_dir = data_dir
         self.port = free_port()
         self.endpoint = f"127.0.0.1:{self.port}"
@@ -140,6 +141,7 @@ class Podyard:
             "PODYARD_RESTART_BACKOFF_SECONDS": "0.5",
             "PODYARD_RESYNC_SECONDS": "2",
             "PODYARD_LOG_LEVEL": "info",
+            **{f"PODYARD_{k.upper()}": v for k, v in settings.items()},
         }
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = data_dir.parent / "podyard.log"

@@ -129,10 +129,16 @@ def pod_spec(
     instance_type: str = "g.s1.micro",
     az: str = "cn-north-1a",
     primary_ip: str | None = None,
+    secondary_ips: list[str] | None = None,
+    secondary_count: int | None = None,
     **more: Any,
 ) -> PodSpec:
     nic = NetworkInterfaceSpec(
-        account.subnet_id, securityGroups=[account.security_group_id], primaryIpAddress=primary_ip
+        account.subnet_id,
+        securityGroups=[account.security_group_id],
+        primaryIpAddress=primary_ip,
+        secondaryIpAddresses=secondary_ips,
+        secondaryIpCount=secondary_count,
     )
     return PodSpec(
         name=name,

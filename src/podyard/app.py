@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import ipaddress
 import json
 import logging
 import os
@@ -201,10 +202,18 @@ def podman_runtime(settings: Settings) -> Callable[[], Any]:
             await client.close()
             await service.stop()
 
-        dataplane = Dataplane(Names.for_instance(settings.instance_name), settings.elastic_ip_inner_pool)
-        return runtime, close, dataplane
+        return runtime, close, dataplane_for(settings)
 
     return build
+
+
+def dataplane_for(settings: Settings) -> Dataplane:
+    """The host network of this instance, for its elastic IP pools."""
+    return Dataplane(
+        Names.for_instance(settings.instance_name),
+        settings.elastic_ip_inner_pool,
+        routable=not ipaddress.IPv4Network(settings.elastic_ip_pool).is_loopback,
+    )
 
 
 def fake_runtime(runtime: Runtime) -> Callable[[], Any]:

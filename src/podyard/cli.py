@@ -194,10 +194,8 @@ def teardown_network(config_file: Path | None, **flags: Any) -> None:
     routes, nftables tables, shaping). Stop podyard and remove its pods first."""
     import asyncio
 
-    from podyard.network.dataplane import Dataplane
-    from podyard.network.names import Names
+    from podyard.app import dataplane_for
 
-    settings = load_settings(config_file, **flags)
-    names = Names.for_instance(settings.instance_name)
-    asyncio.run(Dataplane(names, settings.elastic_ip_inner_pool).teardown())
-    click.echo(f"removed podyard {names.tag}'s host network")
+    dataplane = dataplane_for(load_settings(config_file, **flags))
+    asyncio.run(dataplane.teardown())
+    click.echo(f"removed podyard {dataplane.names.tag}'s host network")

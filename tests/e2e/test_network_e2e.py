@@ -38,10 +38,19 @@ def name(prefix: str) -> str:
 class Pod:
     pod_id: str
     ip: str
+    secondary_ips: tuple[str, ...] = ()
 
 
-def run_pod(jd: Jd, image: str, subnet_id: str, groups: list[str], ip: str | None = None, **more: object) -> Pod:
-    nic = NetworkInterfaceSpec(subnet_id, securityGroups=groups, primaryIpAddress=ip)
+def run_pod(
+    jd: Jd,
+    image: str,
+    subnet_id: str,
+    groups: list[str],
+    ip: str | None = None,
+    secondary_count: int | None = None,
+    **more: object,
+) -> Pod:
+    nic = NetworkInterfaceSpec(subnet_id, securityGroups=groups, primaryIpAddress=ip, secondaryIpCount=secondary_count)
     spec = PodSpec(
         name=name("net"),
         instanceType="g.s1.micro",
@@ -53,7 +62,8 @@ def run_pod(jd: Jd, image: str, subnet_id: str, groups: list[str], ip: str | Non
     )
     [pod_id] = jd.create_pods(spec)
     pod = wait_phase(jd, pod_id, "running")
-    return Pod(pod_id, pod["privateIpAddress"])
+    secondary = pod["primaryNetworkInterface"]["networkInterface"]["secondaryIps"]
+    return Pod(pod_id, pod["privateIpAddress"], tuple(ip["privateIpAddress"] for ip in secondary))
 
 
 def sh(podyard: Podyard, pod: Pod, command: str) -> str:
@@ -72,8 +82,9 @@ def tcp_ok(podyard: Podyard, src: Pod, ip: str, port: int = 8080) -> bool:
     return out.endswith("hi\n")
 
 
-def ping_ok(podyard: Podyard, src: Pod, ip: str) -> bool:
-    return " 0% packet loss" in sh(podyard, src, f"ping -c 1 -W 1 {ip}")
+def ping_ok(podyard: Podyard, src: Pod, ip: str, source: str | None = None) -> bool:
+    by = f"-I {source} " if source else ""
+    return " 0% packet loss" in sh(podyard, src, f"ping -c 1 -W 1 {by}{ip}")
 
 
 def rule(direction: int, protocol: int, prefix: str, ports: tuple[int, int] | None = None) -> AddSecurityGroupRules:
@@ -89,7 +100,7 @@ class World:
     vpc_a: str
     web: str  # a security group of A's VPC: TCP 8080 and ICMP from the VPC
     x: Pod  # A, subnet 1
-    y: Pod  # A, subnet 2
+    y: Pod  # A, subnet 2, with two secondary IPs
     z: Pod  # B, a VPC with A's CIDR, and x's very address
     a0: Pod  # A's default subnet
     b0: Pod  # B's default subnet
@@ -115,7 +126,7 @@ def world(podyard: Podyard, image: str) -> Iterator[World]:
     vb.call("addNetworkSecurityGroupRules", open_b, [rule(INGRESS, ALL, "0.0.0.0/0")])
     ja, jb = podyard.jd(a), podyard.jd(b)
     x = run_pod(ja, image, s1, [web])
-    y = run_pod(ja, image, s2, [web])
+    y = run_pod(ja, image, s2, [web], secondary_count=2)
     z = run_pod(jb, image, sb, [open_b], ip=x.ip)
     a0 = Pod(*_default_pod(ja, image))
     b0 = Pod(*_default_pod(jb, image))
@@ -133,6 +144,11 @@ def test_pods_of_one_vpc_reach_each_other_across_subnets(world: World) -> None:
     p = world.podyard
     assert wait_for(lambda: tcp_ok(p, world.x, world.y.ip), 10)
     assert ping_ok(p, world.y, world.x.ip)
+    # y's secondary IPs are addresses of its interface: reached, and sent from.
+    assert len(world.y.secondary_ips) == 2
+    for ip in world.y.secondary_ips:
+        assert tcp_ok(p, world.x, ip) and ping_ok(p, world.x, ip)
+    assert ping_ok(p, world.y, world.x.ip, source=world.y.secondary_ips[1])
     assert wait_for(lambda: tcp_ok(p, world.z, world.z.ip), 10)  # B's pod, x's address, its own VPC
 
 

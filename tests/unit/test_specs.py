@@ -300,7 +300,18 @@ BAD: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
     ("six security groups", _set(f"{NIC}.securityGroups", [f"sg-{i}" for i in range(6)]), "securityGroups"),
     ("security groups repeat", _set(f"{NIC}.securityGroups", ["sg-1", "sg-1"]), "repeat"),
     ("primary IP bad", _set(f"{NIC}.primaryIpAddress", "10.0.0"), "primaryIpAddress"),
-    ("secondary IPs not yet", _set(f"{NIC}.secondaryIpAddresses", ["10.0.0.9"]), "secondaryIpAddresses"),
+    ("secondary IP bad", _set(f"{NIC}.secondaryIpAddresses", ["10.0.0"]), "secondaryIpAddresses"),
+    ("21 secondary IPs", _set(f"{NIC}.secondaryIpAddresses", [f"10.0.0.{i}" for i in range(2, 23)]), "20"),
+    ("secondaryIpCount 21", _set(f"{NIC}.secondaryIpCount", 21), "secondaryIpCount"),
+    ("secondaryIpCount -1", _set(f"{NIC}.secondaryIpCount", -1), "secondaryIpCount"),
+    (
+        "secondary IPs given and counted past 20",
+        lambda b: (
+            _set(f"{NIC}.secondaryIpAddresses", ["10.0.0.9"] * 5)(b),
+            _set(f"{NIC}.secondaryIpCount", 16)(b),
+        ),
+        "21 secondary IPs",
+    ),
     ("sanityCheck 2", _set(f"{NIC}.sanityCheck", 2), "sanityCheck"),
     ("nic name bad", _set(f"{NIC}.networkInterfaceName", "a b"), "networkInterfaceName"),
     ("autoDelete false", _set(f"{POD}.primaryNetworkInterface.autoDelete", False), "autoDelete"),
@@ -354,6 +365,17 @@ def test_primary_ip_needs_max_count_one() -> None:
         parse_body(CreatePodsRequest, body)
 
 
+def test_secondary_ips_need_max_count_one() -> None:
+    body = good()
+    body["podSpec"]["primaryNetworkInterface"]["networkInterface"]["secondaryIpAddresses"] = ["10.0.0.5"]
+    body["maxCount"] = 2
+    with pytest.raises(InvalidArgument, match="maxCount must be 1 when secondaryIpAddresses"):
+        parse_body(CreatePodsRequest, body)
+    del body["podSpec"]["primaryNetworkInterface"]["networkInterface"]["secondaryIpAddresses"]
+    body["podSpec"]["primaryNetworkInterface"]["networkInterface"]["secondaryIpCount"] = 3
+    assert parse_body(CreatePodsRequest, body).max_count == 2  # counted ones go with any maxCount
+
+
 GOOD: list[tuple[str, Callable[[dict[str, Any]], None]]] = [
     ("as the SDK sends it", lambda b: None),
     ("env name with underscore", _set(f"{C0}.env", [{"name": "JAVA_HOME_2", "value": None}])),
@@ -367,6 +389,13 @@ GOOD: list[tuple[str, Callable[[dict[str, Any]], None]]] = [
         _set(f"{POD}.charge", {"chargeMode": "prepaid_by_duration", "chargeUnit": "year", "chargeDuration": 3}),
     ),
     ("empty workingDir", _set(f"{C0}.workingDir", "")),
+    (
+        "20 secondary IPs, given and counted",
+        lambda b: (
+            _set(f"{NIC}.secondaryIpAddresses", [f"10.0.0.{i}" for i in range(10, 20)])(b),
+            _set(f"{NIC}.secondaryIpCount", 10)(b),
+        ),
+    ),
     (
         "resources within the type",
         _set(

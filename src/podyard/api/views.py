@@ -101,7 +101,9 @@ def pod(p: PodRecord, in_arrears: bool, now: datetime) -> dict[str, Any]:
                 "securityGroups": [{"groupId": g, "groupName": n} for g, n in p.security_groups],
                 "sanityCheck": nic_spec.get("sanityCheck", 1) != 0,
                 "primaryIp": {"privateIpAddress": p.ip, "elasticIpId": eip_id, "elasticIpAddress": eip_address},
-                "secondaryIps": [],
+                "secondaryIps": [
+                    {"privateIpAddress": ip, "elasticIpId": None, "elasticIpAddress": None} for ip in p.secondary_ips
+                ],
             },
         },
         "tags": [{"key": k, "value": v} for k, v in p.tags],

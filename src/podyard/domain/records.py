@@ -80,6 +80,7 @@ class PodRecord:
     containers: tuple[ContainerRecord, ...]
     # The elastic IP on the primary interface's primary IP: (its id, its address).
     elastic_ip: tuple[str, str] | None = None
+    secondary_ips: tuple[str, ...] = ()  # more addresses of the primary interface
 
 
 @dataclass(frozen=True)

@@ -35,8 +35,11 @@ _VPC_SYSCTLS = (
 
 
 class Dataplane:
-    def __init__(self, names: Names, inner_pool: str) -> None:
+    def __init__(self, names: Names, inner_pool: str, routable: bool = False) -> None:
         self.names = names
+        # A routable elastic IP pool: the host forwards between its uplinks and the world.
+        # A loopback pool is this host's alone: nothing is forwarded to or from an uplink.
+        self.routable = routable
         self._uplink_addr = uplink_address(inner_pool)
         self._locks: dict[str, asyncio.Lock] = {}
         self._attached: set[tuple[str, str]] = set()  # (vpc id, pod id)
@@ -151,8 +154,11 @@ class Dataplane:
     # -- the host --
 
     async def apply_host(self) -> None:
-        ruleset = rules.host_ruleset(self.names, sorted(e for v in self._host_eips.values() for e in v))
+        loopback_eips = sorted(e for v in self._host_eips.values() for e in v)
+        ruleset = rules.host_ruleset(self.names, loopback_eips, routable=self.routable)
         if ruleset != self._host_loaded:
+            if self.routable and self._host_loaded is None:
+                await run("sysctl", "-qw", "net.ipv4.ip_forward=1")
             await run("nft", "-f", "-", stdin=ruleset)
             self._host_loaded = ruleset
 

@@ -92,11 +92,13 @@ def _port_chains(port: Port, name: str) -> list[str]:
     return out
 
 
-def host_ruleset(names: Names, loopback_eips: list[tuple[str, str]]) -> str:
+def host_ruleset(names: Names, loopback_eips: list[tuple[str, str]], routable: bool = False) -> str:
     """On the host: what comes up an uplink never reaches the host's own services (only
     replies do); packets for or from 127/8 on any interface but lo are dropped
     (route_localnet is on for the uplinks); a loopback pool's addresses are NATed to
-    their inner addresses, for this host's own clients."""
+    their inner addresses, for this host's own clients. With a loopback pool nothing is
+    forwarded to or from an uplink (the pool is this host's alone, and a pod's traffic
+    never leaves the machine); with a routable pool the host forwards both ways."""
     uplinks = f'"{names.uplink_prefix}*"'
     filt = [
         "chain guard {",
@@ -110,6 +112,14 @@ def host_ruleset(names: Names, loopback_eips: list[tuple[str, str]]) -> str:
         f"iifname {uplinks} drop",
         "}",
     ]
+    if not routable:
+        filt += [
+            "chain forward {",
+            "type filter hook forward priority filter; policy accept;",
+            f"iifname {uplinks} drop",
+            f"oifname {uplinks} drop",
+            "}",
+        ]
     dnat = [f"ip daddr {address} dnat to {inner}" for address, inner in loopback_eips]
     nat = [
         "chain output {",

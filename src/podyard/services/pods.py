@@ -8,7 +8,6 @@ talks to the runtime.
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -16,7 +15,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from podyard.domain import billing, naming, network
-from podyard.domain.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
+from podyard.domain.errors import AlreadyExists, InvalidArgument, NotFound
 from podyard.domain.ids import new_id
 from podyard.domain.instance_types import INSTANCE_TYPES
 from podyard.domain.phases import LEADS_TO, Action, Desired, Phase, check_allowed
@@ -107,24 +106,7 @@ def create_pods(ctx: ServiceContext, account: AccountRecord, region: str, req: C
                 raise AlreadyExists(f"podSpec.name: a pod named {taken[0]!r} exists already in {region}")
 
             used_ips = networks.used_addresses(s, subnet.subnet_id)
-            if nic.primary_ip_address:
-                error = network.pod_address_error(nic.primary_ip_address, subnet.cidr)
-                if error:
-                    raise InvalidArgument(f"{NIC}.primaryIpAddress: {error}")
-                if int(ipaddress.IPv4Address(nic.primary_ip_address)) in used_ips:
-                    raise AlreadyExists(f"{NIC}.primaryIpAddress: {nic.primary_ip_address} is in use")
-                ips = [nic.primary_ip_address]
-            else:
-                ips = []
-                for ip in network.free_addresses(subnet.cidr, used_ips):
-                    ips.append(ip)
-                    if len(ips) == req.max_count:
-                        break
-                if len(ips) < req.max_count:
-                    raise FailedPrecondition(
-                        f"{NIC}.subnetId: subnet {subnet.subnet_id} has {len(ips)} free address(es), "
-                        f"{req.max_count} asked"
-                    )
+            addresses = network.assign_addresses(subnet.cidr, used_ips, nic.addresses(req.max_count), NIC)
 
             pod_spec = _dump(spec)
             container_specs = pod_spec.pop("containers")
@@ -136,7 +118,7 @@ def create_pods(ctx: ServiceContext, account: AccountRecord, region: str, req: C
             )
             group_names = tuple((g, groups[g][0]) for g in nic.security_groups)
             pod_ids = []
-            for name, hostname, ip in zip(names, hostnames, ips, strict=True):
+            for name, hostname, (ip, secondary_ips) in zip(names, hostnames, addresses, strict=True):
                 pod_id = new_id("pod")
                 pods.insert_pod(
                     s,
@@ -159,6 +141,7 @@ def create_pods(ctx: ServiceContext, account: AccountRecord, region: str, req: C
                         vpc_id=subnet.vpc_id,
                         subnet_id=subnet.subnet_id,
                         ip=ip,
+                        secondary_ips=secondary_ips,
                         network_interface_id=new_id("port"),
                         security_groups=group_names,
                         tags=tuple((t.key, t.value) for t in spec.user_tags or []),
@@ -182,7 +165,8 @@ def create_pods(ctx: ServiceContext, account: AccountRecord, region: str, req: C
                         ),
                     ),
                 )
-                networks.allocate(s, subnet.subnet_id, ip, pod_id)
+                for address in (ip, *secondary_ips):
+                    networks.allocate(s, subnet.subnet_id, address, pod_id)
                 pod_ids.append(pod_id)
             if spec.elastic_ip is not None:  # one per pod, associated, in this same transaction
                 elastic_ips.create_for_pods(s, ctx, account.account_id, region, spec.elastic_ip, pod_ids)

@@ -74,6 +74,7 @@ def _record(
         created_at=p["created_at"],
         containers=tuple(containers),
         elastic_ip=eips.get(p["pod_id"]),
+        secondary_ips=tuple(p["secondary_ips"] or ()),
     )
 
 
@@ -170,6 +171,7 @@ def insert_pod(session: Session, r: PodRecord) -> None:
         vpc_id=r.vpc_id,
         subnet_id=r.subnet_id,
         ip=r.ip,
+        secondary_ips=list(r.secondary_ips),
         network_interface_id=r.network_interface_id,
         security_group_ids=[g for g, _ in r.security_groups],
         tags=[{"key": k, "value": v} for k, v in r.tags],

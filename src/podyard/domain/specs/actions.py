@@ -32,6 +32,8 @@ class CreatePodsRequest(WireModel):
         nic = self.pod_spec.primary_network_interface.network_interface
         if nic.primary_ip_address and self.max_count != 1:
             raise ValueError("maxCount must be 1 when primaryIpAddress is given")
+        if nic.secondary_ip_addresses and self.max_count != 1:
+            raise ValueError("maxCount must be 1 when secondaryIpAddresses are given")
         for name in self.pod_names():
             error = naming.dns1123_subdomain_error(name)
             if error:

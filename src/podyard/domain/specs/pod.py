@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
-from podyard.domain import disks, elastic_ips, naming
+from podyard.domain import disks, elastic_ips, naming, network
 from podyard.domain.instance_types import INSTANCE_TYPES
 from podyard.domain.quotas import MAX_GROUPS_PER_INTERFACE
 from podyard.domain.resources import resources_error
@@ -163,8 +163,6 @@ def _unique_security_groups(v: list[str] | None) -> list[str] | None:
 
 class NetworkInterfaceSpec(WireModel):
     unsupported = {
-        "secondary_ip_addresses": "secondary IPs are not assigned yet",
-        "secondary_ip_count": "secondary IPs are not assigned yet",
         "ipv6_address_count": "IPv6 is not offered",
         "ipv6_address": "IPv6 is not offered",
     }
@@ -173,8 +171,8 @@ class NetworkInterfaceSpec(WireModel):
     az: str | None = None
     network_interface_name: Annotated[str, Field(max_length=32)] | None = None
     primary_ip_address: IPv4 | None = None
-    secondary_ip_addresses: list[IPv4] | None = None
-    secondary_ip_count: Annotated[int, Field(ge=0)] | None = None
+    secondary_ip_addresses: Annotated[list[IPv4], Field(max_length=network.MAX_SECONDARY_IPS)] | None = None
+    secondary_ip_count: Annotated[int, Field(ge=0, le=network.MAX_SECONDARY_IPS)] | None = None
     security_groups: Annotated[
         list[str], Field(min_length=1, max_length=MAX_GROUPS_PER_INTERFACE), AfterValidator(_unique_security_groups)
     ]
@@ -182,6 +180,24 @@ class NetworkInterfaceSpec(WireModel):
     description: Description | None = None
     ipv6_address_count: int | None = None
     ipv6_address: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _secondary_total(self) -> NetworkInterfaceSpec:
+        total = len(self.secondary_ip_addresses or ()) + (self.secondary_ip_count or 0)
+        if total > network.MAX_SECONDARY_IPS:
+            raise ValueError(
+                f"secondaryIpAddresses and secondaryIpCount ask {total} secondary IPs together; "
+                f"an interface has at most {network.MAX_SECONDARY_IPS}"
+            )
+        return self
+
+    def addresses(self, count: int) -> network.AddressRequest:
+        return network.AddressRequest(
+            count=count,
+            primary=self.primary_ip_address,
+            secondaries=tuple(self.secondary_ip_addresses or ()),
+            secondary_count=self.secondary_ip_count or 0,
+        )
 
     @field_validator("network_interface_name")
     @classmethod
