@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from podyard.config import Settings, load_settings
+from podyard.domain.quotas import QUOTA_TYPES
 
 _settings_options = [
     click.option("--config", "config_file", type=click.Path(path_type=Path), help="TOML config file."),
@@ -172,10 +173,11 @@ def accounts_set(
 @accounts.command("quota")
 @settings_options
 @click.argument("name")
-@click.argument("resource", type=click.Choice(["pod", "container", "secret"]))
+@click.argument("resource", type=click.Choice(QUOTA_TYPES))
 @click.argument("limit", type=int)
 def accounts_quota(config_file: Path | None, name: str, resource: str, limit: int, **flags: Any) -> None:
-    """Set an account's quota of a resource in the served region."""
+    """Set an account's quota of a resource in the served region (subnet and
+    security_group count per VPC, securityGroupRule per security group)."""
     from podyard.domain.errors import ApiError
     from podyard.services import accounts as svc
 

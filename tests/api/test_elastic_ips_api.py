@@ -526,3 +526,31 @@ def test_modify(fake_server, monkeypatch) -> None:
     assert vpcs == [] and pods == []
     vpc.call("modifyElasticIp", eip_id, bandwidthMbps=3)
     assert vpcs == [jd.account.vpc_id] and pods == [pod_id] and eip(vpc, eip_id)["bandwidthMbps"] == 3
+
+
+def test_concurrent_creates_never_share_an_elastic_ip(fake_server) -> None:
+    """Two accounts draw from one pool at once, by createElasticIps and by createPods."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    bob = fake_server.new_account("bob-concurrent")
+    accounts_ = [fake_server.admin, bob]
+
+    def make(i: int) -> list[str]:
+        account = accounts_[i % 2]
+        try:
+            if i % 4 < 2:
+                return create(vpc_client(fake_server, account), 2)
+            jd = fake_server.jd(account)
+            [pod_id] = a_pod(jd, f"c{i}", elasticIp=PodElasticIpSpec(5))
+            return [jd.pod(pod_id)["elasticIp"]["elasticIpId"]]
+        except JdError as e:
+            return [f"{e.code}"]
+
+    with ThreadPoolExecutor(12) as pool:
+        made = [e for ids in pool.map(make, range(16)) for e in ids]
+    assert all(e.startswith("fip-") for e in made), made
+    assert len(made) == 24
+    addresses = [
+        e["elasticIpAddress"] for a in accounts_ for e in eips(vpc_client(fake_server, a), pageSize=100)["elasticIps"]
+    ]
+    assert len(addresses) == 24 and len(set(addresses)) == 24

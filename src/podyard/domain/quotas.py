@@ -37,6 +37,9 @@ VPC_LIMITS: dict[VpcResource, int] = {
     VpcResource.SECURITY_GROUP: 50,
     VpcResource.SECURITY_GROUP_RULE: 100,
 }
+# Every type an account's quota can be set for (the pod service's, then the VPC service's).
+QUOTA_TYPES: tuple[str, ...] = tuple(t.value for t in (*ResourceType, *VpcResource))
+
 # A network interface carries 1 to 5 security groups.
 MAX_GROUPS_PER_INTERFACE = 5
 

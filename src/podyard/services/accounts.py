@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from podyard.domain.errors import InvalidArgument
-from podyard.domain.quotas import ResourceType
+from podyard.domain.quotas import QUOTA_TYPES
 from podyard.domain.records import AccountRecord, NetworkRecord
 from podyard.services.context import ServiceContext
 from podyard.store import accounts, networks
@@ -62,8 +62,8 @@ def set_standing(
 
 
 def set_quota(ctx: ServiceContext, name: str, resource_type: str, limit: int) -> None:
-    if resource_type not in set(ResourceType):
-        raise InvalidArgument(f"resource type must be one of {', '.join(ResourceType)}")
+    if resource_type not in QUOTA_TYPES:
+        raise InvalidArgument(f"resource type must be one of {', '.join(QUOTA_TYPES)}")
     if limit < 0:
         raise InvalidArgument("a quota limit is 0 or more")
     with ctx.db.write() as s:
