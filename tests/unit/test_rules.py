@@ -129,6 +129,9 @@ def test_phase_rules_of_the_docs() -> None:
     assert ALLOWED[Action.REBUILD] == {Phase.STOPPED} and LEADS_TO[Action.REBUILD][1] == Desired.STOPPED
     assert ALLOWED[Action.RESIZE] == {Phase.STOPPED} and LEADS_TO[Action.RESIZE][1] == Desired.STOPPED
     assert Phase.DELETING not in ALLOWED[Action.MODIFY]
+    # Elastic IPs follow the interface in any phase but the pod's deletion.
+    for action in (Action.ASSOCIATE, Action.DISASSOCIATE):
+        assert ALLOWED[action] == set(Phase) - {Phase.DELETING}
 
 
 def test_what_a_pass_finds_settles_the_phase() -> None:

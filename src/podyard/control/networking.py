@@ -12,6 +12,7 @@ import logging
 import threading
 from dataclasses import dataclass
 
+from podyard.control.backoff import Backoff
 from podyard.control.failures import PermanentFailure
 from podyard.domain.netplan import VpcPlan
 from podyard.domain.records import PodRecord
@@ -39,6 +40,8 @@ class PodNetworks:
         self._dirty: set[str] = set()
         self._wake = asyncio.Event()
         self._worker: asyncio.Task[None] | None = None
+        # A VPC whose network fails to update is retried after 0.5 s, 1 s, 2 s ... 30 s.
+        self._retries = Backoff(0.5, 30.0)
 
     async def _plan(self, vpc_id: str) -> VpcPlan | None:
         return await self._store.db.run(self._store.vpc_plan, vpc_id, self._pools.elastic_ip, self._pools.inner)
@@ -101,9 +104,12 @@ class PodNetworks:
             for vpc_id in sorted(dirty):
                 try:
                     await self.sync(vpc_id)
+                    self._retries.succeeded(vpc_id)
                 except Exception:
-                    log.exception("vpc %s: updating its network failed; retrying", vpc_id)
-                    self._loop.call_later(1.0, self.nudge, vpc_id)  # type: ignore[union-attr]
+                    loop = asyncio.get_running_loop()
+                    delay = self._retries.failed(vpc_id, loop.time()) - loop.time()
+                    log.exception("vpc %s: updating its network failed; retrying in %.1f s", vpc_id, delay)
+                    loop.call_later(delay, self.nudge, vpc_id)
 
     async def sync(self, vpc_id: str) -> None:
         assert self._dp is not None

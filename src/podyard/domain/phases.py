@@ -40,6 +40,8 @@ class Action(StrEnum):
     REBUILD = "rebuildPod"
     RESIZE = "resizePod"
     MODIFY = "modifyPodAttribute"
+    ASSOCIATE = "associateElasticIp"
+    DISASSOCIATE = "disassociateElasticIp"
 
 
 ALL = frozenset(Phase)
@@ -54,6 +56,9 @@ ALLOWED: dict[Action, frozenset[Phase]] = {
     Action.REBUILD: frozenset({Phase.STOPPED}),
     Action.RESIZE: frozenset({Phase.STOPPED}),
     Action.MODIFY: ALL - {Phase.DELETING},
+    # An elastic IP follows the pod's interface in any phase but its deletion.
+    Action.ASSOCIATE: ALL - {Phase.DELETING},
+    Action.DISASSOCIATE: ALL - {Phase.DELETING},
 }
 
 # The transitional phase an action puts the pod in, and what the pod should become.

@@ -12,7 +12,7 @@ from typing import Any
 
 from podyard.domain import elastic_ips
 from podyard.domain.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
-from podyard.domain.phases import Phase
+from podyard.domain.phases import Action, Phase, check_allowed
 from podyard.domain.quotas import VpcResource, check_quota
 from podyard.domain.records import AccountRecord, ElasticIpRecord, PodRecord
 from podyard.domain.specs.elastic_ips import (
@@ -169,12 +169,11 @@ def delete_elastic_ip(ctx: ServiceContext, account: AccountRecord, region: str, 
         eips.delete_elastic_ip(s, eip_id)
 
 
-def _pod(s: Any, account: AccountRecord, region: str, pod_id: str, action: str) -> PodRecord:
+def _pod(s: Any, account: AccountRecord, region: str, pod_id: str, action: Action) -> PodRecord:
     pod = pods.get(s, account.account_id, region, pod_id)
     if pod is None:
         raise NotFound(f"podId: pod {pod_id} not found")
-    if pod.phase == Phase.DELETING:
-        raise FailedPrecondition(f"{action} is not allowed while pod {pod_id} is {pod.phase}")
+    check_allowed(action, Phase(pod.phase), pod_id)
     return pod
 
 
@@ -191,7 +190,7 @@ def associate_elastic_ip(
     """On the pod's primary interface's primary IP; one per pod, one pod per address.
     Refused for an account without real-name verification or in arrears."""
     ctx.check_region(region)
-    action = "associateElasticIp"
+    action = Action.ASSOCIATE
     with ctx.db.write() as s:
         pod = _pod(s, account, region, pod_id, action)
         standing = _standing(s, account)
@@ -221,7 +220,7 @@ def disassociate_elastic_ip(
     """The address stays the account's, free for another pod."""
     ctx.check_region(region)
     with ctx.db.write() as s:
-        pod = _pod(s, account, region, pod_id, "disassociateElasticIp")
+        pod = _pod(s, account, region, pod_id, Action.DISASSOCIATE)
         eip = _eip(s, account, region, req.elastic_ip_id)
         if eip.pod_id != pod_id:
             held = eips.of_pod(s, pod_id)
