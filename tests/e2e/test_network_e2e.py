@@ -283,3 +283,41 @@ def test_a_deleted_vpc_leaves_nothing_behind_and_a_restart_makes_nothing_twice(p
     va.call("deleteSubnet", subnet)
     va.call("deleteVpc", vpc)
     assert wait_for(lambda: not any(n.endswith(vpc) for n in _podyard_state()["netns"]), 10)
+
+
+def test_after_a_host_reboot_pods_come_back_on_their_network(podyard: Podyard, image: str) -> None:
+    """A reboot, simulated: podyard stopped, the pods killed, and everything podyard made
+    on the host network gone. Started again, podyard brings the pods back with their
+    interfaces, addresses, rules and elastic IP."""
+    va, ja = podyard.vpc(), podyard.jd()
+    vpc = va.call("createVpc", name("boot"), addressPrefix="10.62.0.0/16")["vpcId"]
+    subnet = va.call("createSubnet", vpc, "s", "10.62.1.0/24")["subnetId"]
+    group = va.call("createNetworkSecurityGroup", vpc, "g")["networkSecurityGroupId"]
+    va.call(
+        "addNetworkSecurityGroupRules",
+        group,
+        [rule(INGRESS, TCP, "0.0.0.0/0", (8080, 8080)), rule(INGRESS, ICMP, "10.62.0.0/16")],
+    )
+    a = run_pod(ja, image, subnet, [group], secondary_count=1)
+    b = run_pod(ja, image, subnet, [group], elasticIp=PodElasticIpSpec(bandwidthMbps=20, provider="bgp"))
+    eip = ja.pod(b.pod_id)["elasticIp"]["elasticIpAddress"]
+    assert wait_for(lambda: _reachable(eip), 10)
+
+    podyard.stop()
+    podyard.podman("pod", "kill", a.pod_id, b.pod_id)
+    podyard.podyard_cli("teardown-network")
+    assert not any(n.endswith(vpc) for n in _podyard_state()["netns"])
+    assert not _reachable(eip)
+    podyard.start()
+
+    for pod in (a, b):
+        wait_phase(ja, pod.pod_id, "running")
+    assert wait_for(lambda: tcp_ok(podyard, a, b.ip), 30, "a reaching b again")
+    assert tcp_ok(podyard, b, a.secondary_ips[0]) and ping_ok(podyard, b, a.ip)
+    assert wait_for(lambda: _reachable(eip), 30, "the elastic IP serving again")
+    for pod in (a, b):
+        ja.call("deletePod", pod.pod_id, deletePrimaryNetworkInterfaceAllElasticIp=True)
+    wait_for(lambda: not [x for x in ja.pods()["pods"] if x["podId"] in (a.pod_id, b.pod_id)], 60, "the pods gone")
+    va.call("deleteNetworkSecurityGroup", group)
+    va.call("deleteSubnet", subnet)
+    va.call("deleteVpc", vpc)
