@@ -194,7 +194,7 @@ def podman_runtime(settings: Settings) -> Callable[[], Any]:
         )
         await service.start()
         client = LibpodClient(str(service.socket))
-        runtime = PodmanRuntime(client, settings.data_dir / "logs")
+        runtime = PodmanRuntime(client, settings.data_dir / "logs", userns_size=settings.userns_size)
         keeper = asyncio.create_task(runtime.logs.run(), name="log-keeper")
 
         async def close() -> None:

@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     # by default derived from the data directory, so instances never share names.
     network_instance: str | None = None
     pids_limit: int = 1024
+    # Each pod's own user-namespace range (Podman's userns=auto, from the subordinate IDs
+    # of the user "containers" in /etc/subuid and /etc/subgid): uids 0..size-1 in a pod.
+    userns_size: int = Field(default=65536, ge=1024)
     quota_pod: int = DEFAULT_LIMITS[ResourceType.POD]
     quota_container: int = DEFAULT_LIMITS[ResourceType.CONTAINER]
     quota_secret: int = DEFAULT_LIMITS[ResourceType.SECRET]

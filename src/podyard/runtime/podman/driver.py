@@ -123,8 +123,9 @@ def _descendants(pid: int) -> list[int]:
 
 
 class PodmanRuntime:
-    def __init__(self, client: LibpodClient, log_root: Path) -> None:
+    def __init__(self, client: LibpodClient, log_root: Path, userns_size: int = 65536) -> None:
         self.api = client
+        self.userns_size = userns_size
         self.log_root = log_root
         self.files_root = log_root.parent / "pod-files"
         self.logs = LogKeeper(log_root)
@@ -165,6 +166,11 @@ class PodmanRuntime:
                 "labels": labels,
                 "infra_name": infra_name(pod.pod_id),
                 "netns": {"nsmode": "none"},
+                # A user namespace of its own: root in the pod is an unprivileged range
+                # of host ids that no other pod shares (Podman picks the next free one;
+                # its REST API takes the range's size only through idmappings).
+                "userns": {"nsmode": "auto"},
+                "idmappings": {"AutoUserNs": True, "AutoUserNsOpts": {"Size": self.userns_size}},
                 "resource_limits": {"memory": {"limit": pod.memory_bytes}, "cpu": _cpu(pod.cpu_millis)},
             },
         )

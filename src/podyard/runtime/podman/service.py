@@ -51,6 +51,18 @@ network_config_dir = "{network_dir}"
 """
 
 
+# Podman's userns=auto takes ranges from the subordinate ids of this user (its default).
+USERNS_USER = "containers"
+SUBORDINATE_IDS = (Path("/etc/subuid"), Path("/etc/subgid"))
+
+
+def _has_range(ids: Path, user: str) -> bool:
+    try:
+        return any(line.split(":", 1)[0] == user for line in ids.read_text().splitlines())
+    except FileNotFoundError:
+        return False
+
+
 def registries_conf(insecure: list[str]) -> str:
     lines = [
         "# Written by podyard.",
@@ -123,6 +135,13 @@ class PodmanService:
             raise SystemExit(
                 f"podyard needs {', '.join(missing)}: install them (apt-get install -y podman runc) and retry"
             )
+        for ids in SUBORDINATE_IDS:
+            if not _has_range(ids, USERNS_USER):
+                raise SystemExit(
+                    f"podyard gives every pod its own user namespace from the ids {ids} holds for "
+                    f"{USERNS_USER!r}, and it holds none: add a line such as "
+                    f"'{USERNS_USER}:2147483647:2147483648' (scripts/bootstrap does) and retry"
+                )
 
     async def start(self) -> None:
         self.check_installed()
