@@ -15,9 +15,7 @@ import contextlib
 import dataclasses
 import json
 import logging
-import os
 import shutil
-import signal
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,6 +27,7 @@ from podyard.domain.secrets import RegistryAuth
 from podyard.domain.streams import LOG_FILE_BYTES, ExecState, LogQuery, Stream
 from podyard.runtime import logfile, podfiles
 from podyard.runtime.logfile import LogKeeper
+from podyard.runtime.podman import processes
 from podyard.runtime.podman.client import API, LibpodClient, NotFoundInRuntime
 from podyard.runtime.podman.hijack import hijack
 from podyard.runtime.podman.probes import PodProber
@@ -103,23 +102,6 @@ def _time(unix: int | None) -> datetime | None:
     if unix is None or unix <= 0:
         return None
     return datetime.fromtimestamp(unix, UTC)
-
-
-def _descendants(pid: int) -> list[int]:
-    """pid and every process below it (host /proc; podyard runs beside its Podman)."""
-    children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-        except (OSError, IndexError, ValueError):
-            continue
-    found, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        found.append(p)
-        todo.extend(children.get(p, []))
-    return found
 
 
 class PodmanRuntime:
@@ -349,10 +331,17 @@ class PodmanRuntime:
         except NotFoundInRuntime:
             return
         pid = info.get("Pid") or 0
-        if info.get("Running") and pid > 0:
-            for p in reversed(await asyncio.to_thread(_descendants, pid)):
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.kill(p, signal.SIGKILL)
+        if not (info.get("Running") and pid > 0):
+            return
+        # Only processes still in the container's cgroup are signalled (processes.py).
+        try:
+            container = await self.api.json("GET", f"/containers/{info['ContainerID']}/json")
+        except NotFoundInRuntime:
+            return
+        main = container["State"].get("Pid") or 0
+        cgroup = await asyncio.to_thread(processes.cgroup_of, main) if main > 0 else None
+        if cgroup is not None:
+            await asyncio.to_thread(processes.kill_tree, pid, cgroup)
 
     async def exec_resize(self, exec_id: str, height: int, width: int) -> None:
         await self.api.request("POST", f"/exec/{exec_id}/resize", params={"h": height, "w": width})
