@@ -83,6 +83,13 @@ class RuntimeFailure(Exception):
         self.reason = reason
 
 
+class RuntimeUnavailable(RuntimeFailure):
+    """The runtime cannot be reached at all (its service is down or restarting)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, reason="RuntimeUnavailable")
+
+
 class ImagePullFailure(RuntimeFailure):
     def __init__(self, message: str) -> None:
         super().__init__(message, reason="ErrImagePull")

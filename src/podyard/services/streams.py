@@ -12,7 +12,7 @@ from podyard.domain.errors import FailedPrecondition, NotFound, Unavailable
 from podyard.domain.phases import Phase
 from podyard.domain.records import AccountRecord, ContainerRecord, PodRecord
 from podyard.domain.streams import LogQuery, Stream
-from podyard.runtime.protocol import Runtime, RuntimeFailure
+from podyard.runtime.protocol import Runtime, RuntimeFailure, RuntimeUnavailable
 from podyard.services import pods
 from podyard.services.context import ServiceContext
 from podyard.services.sessions import Session
@@ -33,6 +33,8 @@ def _refused(what: str, ctx: ServiceContext, session: Session | None = None) -> 
     except RuntimeFailure as e:
         if session is not None:
             ctx.sessions.end(session)
+        if isinstance(e, RuntimeUnavailable):  # podyard restarts its Podman: worth a retry
+            raise Unavailable(f"{what}: the container runtime is restarting; retry in a few seconds") from None
         raise FailedPrecondition(f"{what}: {e.message}") from None
 
 
@@ -119,7 +121,8 @@ async def exec_exit_code(
         raise FailedPrecondition(f"exec {exec_id} has not been started; execStart runs it")
     if session.exit_code is not None:
         return session.exit_code
-    state = await _runtime(ctx).exec_state(session.runtime_id)
+    with _refused("the exec's exit code could not be read", ctx):
+        state = await _runtime(ctx).exec_state(session.runtime_id)
     if state is None:
         raise NotFound(f"execId: exec {exec_id} is no longer known to the runtime")
     if state.running or state.exit_code is None:
@@ -144,7 +147,8 @@ async def resize_tty(
             raise FailedPrecondition(f"exec {exec_id} has no TTY to resize (execCreate with tty)")
         if not session.started:
             raise FailedPrecondition(f"exec {exec_id} has not been started; resize it once it runs")
-        state = await _runtime(ctx).exec_state(session.runtime_id)
+        with _refused("the TTY could not be resized", ctx):
+            state = await _runtime(ctx).exec_state(session.runtime_id)
         if state is None or not state.running:
             return  # the process is over: there is no terminal left to size (jdc resizes at exit)
         with _refused("the TTY could not be resized", ctx):

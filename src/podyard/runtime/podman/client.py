@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from podyard.runtime.protocol import RuntimeFailure
+from podyard.runtime.protocol import RuntimeFailure, RuntimeUnavailable
 
 API = "/v4.0.0/libpod"
 
@@ -47,7 +47,7 @@ class LibpodClient:
         try:
             r = await self._http.request(method, path, **kwargs)
         except httpx.TransportError as e:
-            raise RuntimeFailure(f"the Podman service is unreachable: {e}", reason="RuntimeUnavailable") from e
+            raise RuntimeUnavailable(f"the Podman service is unreachable: {e}") from e
         if r.status_code == 404:
             raise NotFoundInRuntime(_message(r))
         if r.status_code not in ok:
@@ -77,4 +77,4 @@ class LibpodClient:
                     if line.strip():
                         yield json.loads(line)
         except httpx.TransportError as e:
-            raise RuntimeFailure(f"the Podman service is unreachable: {e}", reason="RuntimeUnavailable") from e
+            raise RuntimeUnavailable(f"the Podman service is unreachable: {e}") from e

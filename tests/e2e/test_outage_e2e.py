@@ -1,0 +1,89 @@
+"""Podman's service killed while pods run: requests that need it get a clear 503 at
+once, the others are served from the store, the pods keep running, and once podyard has
+restarted the service it sees and drives the pods again."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.harness import Podyard, wait_for, wait_phase
+from tests.jd import JdError, container, pod_spec
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def gated(podyard: Podyard, tmp_path: Path) -> Iterator[Path]:
+    """podyard restarted with a `podman` that refuses to start while the gate file exists."""
+    gate = tmp_path / "closed"
+    wrapper = tmp_path / "podman"
+    wrapper.write_text(f'#!/bin/sh\n[ -e "{gate}" ] && exit 1\nexec podman "$@"\n')
+    wrapper.chmod(0o755)
+    podyard.stop()
+    podyard.env["PODYARD_PODMAN"] = str(wrapper)
+    podyard.start()
+    try:
+        yield gate
+    finally:
+        gate.unlink(missing_ok=True)
+        podyard.stop()
+        del podyard.env["PODYARD_PODMAN"]
+        podyard.start()
+
+
+def test_requests_get_503_while_podman_is_down_and_pods_are_readopted(
+    podyard: Podyard, image: str, gated: Path
+) -> None:
+    jd = podyard.jd()
+    [pod_id] = jd.create_pods(
+        pod_spec(
+            jd.account,
+            f"outage-{uuid.uuid4().hex[:6]}",
+            [container(image=image, command=["sh", "-c", "exec sleep 100000"])],
+            terminationGracePeriodSeconds=0,
+        )
+    )
+    wait_phase(jd, pod_id, "running")
+    service = podyard.podman_service
+    pid = int((service.run_dir / "podman.pid").read_text())
+
+    gated.touch()  # the restarts fail until the gate opens
+    os.kill(pid, signal.SIGKILL)
+    wait_for(lambda: not Path(f"/proc/{pid}").exists() or "zombie" in _state(pid), 10, "the service gone")
+
+    started = time.monotonic()
+    with pytest.raises(JdError) as e:
+        jd.call("execCreate", pod_id, "app", ["true"])
+    assert time.monotonic() - started < 5  # not a hang
+    assert (e.value.code, e.value.status) == (503, "UNAVAILABLE") and "retry" in e.value.message
+    # What the store knows is served; the pod runs on (conmon keeps it).
+    assert jd.pod(pod_id)["podStatus"]["phase"] == "running"
+    assert podyard.inspect(f"{pod_id}-app")["State"]["Status"] == "running"
+    # A stop asked meanwhile is carried out once the service is back.
+    jd.call("stopPod", pod_id)
+
+    gated.unlink()
+    wait_phase(jd, pod_id, "stopped", timeout=90)
+    assert podyard.inspect(f"{pod_id}-app")["State"]["Status"] == "exited"
+    jd.call("startPod", pod_id)
+    wait_phase(jd, pod_id, "running")
+    exec_id = jd.call("execCreate", pod_id, "app", ["true"])["execId"]
+    assert exec_id
+    # The event stream is followed again: a container killed behind podyard's back shows.
+    podyard.podman("kill", f"{pod_id}-app")
+    wait_for(lambda: jd.pod(pod_id)["containers"][0]["containerStatus"]["restartCount"] >= 1, 60, "the restart")
+    jd.call("deletePod", pod_id)
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return "zombie"
