@@ -220,12 +220,9 @@ class Podyard:
         return r.stdout
 
     def cleanup(self) -> None:
+        """Stopped, and everything it made on the machine removed (`podyard down`)."""
         self.stop()
-        self.podman("pod", "rm", "-fa", "-t", "0", check=False)
-        self.podyard_cli("teardown-network")
-        unmount_under(self.data_dir)
-        unmount_under(self.podman_service.run_dir)
-        shutil.rmtree(self.podman_service.run_dir, ignore_errors=True)
+        self.podyard_cli("down")
 
 
 def wait_for(check: Callable[[], Any], timeout: float = 60.0, what: str = "condition") -> Any:

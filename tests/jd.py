@@ -59,7 +59,13 @@ class Jd:
     """A PodClient bound to one account (``service="vpc"``: a VpcClient)."""
 
     def __init__(
-        self, endpoint: str, account: Account, region: str = REGION, timeout: int = 60, service: str = "pod"
+        self,
+        endpoint: str,
+        account: Account,
+        region: str = REGION,
+        timeout: int = 60,
+        service: str = "pod",
+        scheme: str = "http",
     ) -> None:
         self.account = account
         self.region = region
@@ -67,7 +73,7 @@ class Jd:
         client_cls = VpcClient if service == "vpc" else PodClient
         self.client = client_cls(
             Credential(account.access_key, account.secret_key),
-            Config(endpoint, scheme="http", timeout=timeout),
+            Config(endpoint, scheme=scheme, timeout=timeout),
             Logger(0),
         )
 

@@ -43,7 +43,7 @@ class JdVpc(Jd):
 def set_quota(server: Any, account: Account, kind: str, limit: int) -> None:
     """An account's quota override of one resource type, set in the store."""
     with server.app.ctx.db.write() as s:
-        found = account_store.by_access_key(s, account.access_key)
+        found = account_store.by_access_key(s, server.app.ctx.secret_box, account.access_key)
         assert found is not None
         account_store.set_quota(s, found.account_id, REGION, kind, limit)
 

@@ -26,6 +26,8 @@ from podyard.network.names import Names
 from podyard.runtime.protocol import Runtime
 from podyard.services import accounts
 from podyard.services.context import ServiceContext
+from podyard.services.disk_space import host_capacity
+from podyard.services.registries import image_refusal, system_resolver
 from podyard.services.sessions import Sessions, StreamLimits
 from podyard.store.crypto import SecretBox, load_key
 from podyard.store.db import Database
@@ -36,15 +38,23 @@ log = logging.getLogger(__name__)
 CREDENTIALS_FILE = "admin-credentials.json"
 
 
+def secret_box(settings: Settings) -> SecretBox:
+    return SecretBox(load_key(settings.secret_key, settings.data_dir / "secret.key"))
+
+
 def service_context(settings: Settings, db: Database) -> ServiceContext:
     return ServiceContext(
         db=db,
-        secret_box=SecretBox(load_key(settings.secret_key, settings.data_dir / "secret.key")),
+        secret_box=secret_box(settings),
         region=settings.served_region,
         quota_defaults=settings.quota_defaults(),
         network_pool=settings.network_pool,
         subnet_prefix=settings.subnet_prefix,
         elastic_ip_pool=settings.elastic_ip_pool,
+        registry_policy=settings.registry_policy,
+        resolve=system_resolver(settings.registry_resolve_timeout_seconds),
+        disk_capacity=host_capacity(settings.data_dir),
+        disk_overcommit=settings.disk_overcommit,
         sessions=Sessions(
             StreamLimits(
                 per_container=settings.exec_per_container,
@@ -60,7 +70,7 @@ def open_store(settings: Settings) -> Database:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     os.chmod(settings.data_dir, 0o700)
     db = Database(settings.db_url)
-    db.migrate()
+    db.migrate(secret_box(settings))
     return db
 
 
@@ -109,7 +119,9 @@ class PodyardApp:
         self.keys = accounts.KeyCache(self.ctx)
         self.gateway = Gateway(
             self.ctx,
-            Authenticator(self.keys.lookup, settings.signature_window_seconds),
+            Authenticator(
+                self.keys.lookup, settings.signature_window_seconds, replay_per_account=settings.replay_per_account
+            ),
             settings.max_body_bytes,
         )
         self.runtime_factory = runtime_factory
@@ -139,13 +151,30 @@ class PodyardApp:
                 inner_pool=self.settings.elastic_ip_inner_pool,
             ),
             dataplane=dataplane,
+            registry_check=self._registry_check,
         )
         self.ctx.nudge = self.reconciler.nudge
         self.ctx.nudge_vpc = self.reconciler.networks.nudge
         self.ctx.runtime = self.runtime
+        if dataplane is None and self.ctx.disk_maker is None:
+            # No host parts (the fake runtime): no disk part either, the store's word on disks is final.
+            self.ctx.disk_maker = "at_once"
         await self.reconciler.start()
         if self.on_ready:
             self.on_ready(creds)
+
+    async def _registry_check(self, ref: str) -> str | None:
+        """The createPods check of an image's registry, again before each pull (names resolve off the loop)."""
+        return await asyncio.to_thread(image_refusal, self.ctx.registry_policy, self.ctx.resolve, ref)
+
+    async def drain(self, seconds: float = 5.0) -> None:
+        """The first step of a shutdown: new requests are refused (503), open streams say
+        why and close, and their sessions get up to ``seconds`` to end."""
+        self.gateway.closing.set()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        while self.ctx.sessions.streaming() and loop.time() < deadline:
+            await asyncio.sleep(0.05)
 
     async def shutdown(self) -> None:
         if self.reconciler:
@@ -205,6 +234,60 @@ def podman_runtime(settings: Settings) -> Callable[[], Any]:
         return runtime, close, dataplane_for(settings)
 
     return build
+
+
+RUNNING_LOCK = "podyard.lock"  # held by `podyard serve` for as long as it runs
+
+
+def hold_running_lock(settings: Settings) -> Any:
+    """Mark the data directory as served (released when the process ends, even killed);
+    None if another podyard serves it already."""
+    import fcntl
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    f = open(settings.data_dir / RUNNING_LOCK, "w")  # noqa: SIM115 - held until the process ends
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        f.close()
+        return None
+    return f
+
+
+async def take_down(settings: Settings, *, purge: bool = False) -> list[str]:
+    """Everything this podyard made on the machine, removed: its pods (its private Podman
+    started for the purpose), its host network (namespaces, interfaces, routes, nftables
+    tables, shaping), its mounts and run directory; with ``purge`` its data directory too
+    (database, keys, images, logs). What the store asks for stays unless purged: a later
+    `podyard serve` makes the pods again. Returns what was done, to print."""
+    import shutil
+
+    from podyard.runtime.podman.client import LibpodClient
+    from podyard.runtime.podman.driver import PodmanRuntime
+    from podyard.runtime.podman.service import PodmanService, unmount_under
+
+    done = []
+    service = PodmanService(settings.data_dir, podman=settings.podman)
+    await service.start()
+    client = LibpodClient(str(service.socket))
+    try:
+        runtime = PodmanRuntime(client, settings.data_dir / "logs")
+        pods = await runtime.observe_all()
+        await asyncio.gather(*(runtime.remove_pod(pod_id) for pod_id in pods))
+        done.append(f"removed {len(pods)} pod(s)")
+    finally:
+        await client.close()
+        await service.stop()
+    dataplane = dataplane_for(settings)
+    await dataplane.teardown()
+    done.append(f"removed the host network of podyard {dataplane.names.tag}")
+    for path in (service.run_dir, settings.data_dir):
+        unmount_under(path)
+    shutil.rmtree(service.run_dir, ignore_errors=True)
+    if purge:
+        shutil.rmtree(settings.data_dir, ignore_errors=True)
+        done.append(f"removed {settings.data_dir}")
+    return done
 
 
 def dataplane_for(settings: Settings) -> Dataplane:

@@ -9,8 +9,9 @@ from typing import Any
 
 import click
 
-from podyard.config import Settings, load_settings
+from podyard.config import Settings, is_loopback, load_settings
 from podyard.domain.quotas import QUOTA_TYPES
+from podyard.tls import ServerTls, server_tls
 
 _settings_options = [
     click.option("--config", "config_file", type=click.Path(path_type=Path), help="TOML config file."),
@@ -25,11 +26,30 @@ def settings_options(f: Any) -> Any:
     return f
 
 
-def usage_text(creds: dict[str, str], settings: Settings) -> str:
+def tls_text(tls: ServerTls | None) -> str:
+    if tls is None:
+        return ""
+    trust = (
+        f"  CA file:       {tls.ca_file} (clients trust it: export REQUESTS_CA_BUNDLE={tls.ca_file})\n"
+        f"  CA SHA-256:    {tls.ca_fingerprint}\n"
+        if tls.ca_file
+        else f"  certificate:   {tls.cert_file}\n"
+    )
+    return f"  TLS SHA-256:   {tls.fingerprint}{' (new)' if tls.issued else ''}\n{trust}"
+
+
+def usage_text(creds: dict[str, str], settings: Settings, tls: ServerTls | None = None) -> str:
     ak, sk, ep, region = creds["accessKey"], creds["secretKey"], creds["endpoint"], creds["regionId"]
+    scheme = "https" if tls else "http"
+    streams = (
+        "  (jdc 1.2.9 opens exec-start and attach as plain ws://: over TLS, see the README's\n"
+        '  "jdc exec and attach over TLS")\n'
+        if tls
+        else ""
+    )
     return f"""\
-podyard is ready: http://{ep} (region {region})
-  accessKey:     {ak}
+podyard is ready: {scheme}://{ep} (region {region})
+{tls_text(tls)}  accessKey:     {ak}
   secretKey:     {sk}
   vpcId:         {creds["vpcId"]}
   subnetId:      {creds["subnetId"]} ({creds["subnetCidr"]})
@@ -40,13 +60,17 @@ Python SDK (pip install jdcloud-sdk):
   from jdcloud_sdk.core.credential import Credential
   from jdcloud_sdk.core.config import Config
   from jdcloud_sdk.services.pod.client.PodClient import PodClient
-  client = PodClient(Credential("{ak}", "{sk}"), Config("{ep}", scheme="http"))
+  client = PodClient(Credential("{ak}", "{sk}"), Config("{ep}", scheme="{scheme}"))
 
 jdc CLI (pip install jdcloud-cli==1.2.9 pyyaml==5.3.1):
   jdc configure add --profile podyard --access-key {ak} --secret-key {sk} \\
-      --region-id {region} --endpoint {ep} --scheme http
+      --region-id {region} --endpoint {ep} --scheme {scheme}
   jdc pod describe-pods
-"""
+{streams}"""
+
+
+# After SIGTERM, how long requests in flight may take before they are cut.
+SHUTDOWN_GRACE_SECONDS = 30
 
 
 @click.group()
@@ -56,25 +80,47 @@ def main() -> None:
 
 @main.command()
 @settings_options
-@click.option("--listen", help="HOST:PORT to serve on (default 127.0.0.1:8000).")
+@click.option("--listen", help="HOST:PORT to serve on (default 127.0.0.1:8000; TLS unless loopback).")
+@click.option("--tls", type=click.Choice(["auto", "on", "off"]), help="auto (default): TLS unless loopback.")
+@click.option("--tls-cert", type=click.Path(path_type=Path), help="PEM certificate (chain) to serve.")
+@click.option("--tls-key", type=click.Path(path_type=Path), help="Its PEM private key.")
 @click.option("--endpoint", help="host:port clients use, if not the listen address.")
 @click.option("--log-level", help="debug, info, warning or error.")
 def serve(config_file: Path | None, **flags: Any) -> None:
     """Run podyard: the API, the reconciler and a private Podman."""
     import uvicorn
 
-    from podyard.app import PodyardApp, podman_runtime
+    from podyard.app import PodyardApp, hold_running_lock, podman_runtime
 
     settings = load_settings(config_file, **flags)
+    running = hold_running_lock(settings)
+    if running is None:
+        raise click.ClickException(f"another podyard serves {settings.data_dir}")
+    tls = server_tls(settings)
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for chatty in ("httpx", "httpcore", "alembic"):
         logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.getLogger().level))
+    if tls is None and not is_loopback(settings.host):
+        logging.getLogger("podyard").warning(
+            "serving plain HTTP on %s: requests, keys' signatures and streams travel in clear, and a "
+            "replayed request with a changed nonce is not detected (the Python SDK does not sign it)",
+            settings.listen,
+        )
 
     def ready(creds: dict[str, str]) -> None:
-        click.echo(usage_text(creds, settings), nl=False)
+        click.echo(usage_text(creds, settings, tls), nl=False)
 
     app = PodyardApp(settings, podman_runtime(settings), on_ready=ready)
-    server = uvicorn.Server(
+
+    class Server(uvicorn.Server):
+        """On SIGTERM or SIGINT: podyard refuses new work and ends its streams first;
+        then uvicorn stops listening and waits for the requests in flight."""
+
+        async def shutdown(self, sockets: Any = None) -> None:
+            await app.drain()
+            await super().shutdown(sockets)
+
+    server = Server(
         uvicorn.Config(
             app,
             host=settings.host,
@@ -90,6 +136,9 @@ def serve(config_file: Path | None, **flags: Any) -> None:
             # an idle jdc shell ends it ("Connection timed out"). Sessions that go
             # quiet are ended by podyard's own idle limit (exec_idle_seconds).
             ws_ping_interval=None,
+            ssl_certfile=tls.cert_file if tls else None,
+            ssl_keyfile=tls.key_file if tls else None,
+            timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
         )
     )
     server.run()
@@ -187,6 +236,23 @@ def accounts_quota(config_file: Path | None, name: str, resource: str, limit: in
     except ApiError as e:
         raise click.ClickException(e.message) from None
     click.echo(f"{name}: {resource} quota {limit}")
+
+
+@main.command("down")
+@settings_options
+@click.option("--purge", is_flag=True, help="Also delete the data directory: database, keys, images, logs.")
+def down(config_file: Path | None, purge: bool, **flags: Any) -> None:
+    """Remove every pod, network and rule this podyard made on the machine (stop it first).
+    Without --purge the store keeps the pods: a later `podyard serve` makes them again."""
+    import asyncio
+
+    from podyard.app import hold_running_lock, take_down
+
+    settings = load_settings(config_file, **flags)
+    if hold_running_lock(settings) is None:
+        raise click.ClickException(f"podyard is running on {settings.data_dir}: stop it first")
+    for line in asyncio.run(take_down(settings, purge=purge)):
+        click.echo(line)
 
 
 @main.command("teardown-network")

@@ -4,11 +4,12 @@ then defaults."""
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -18,12 +19,28 @@ from pydantic_settings import (
 
 from podyard.domain.quotas import DEFAULT_LIMITS, ResourceType
 from podyard.domain.regions import Region, region_with_default_azs
+from podyard.domain.registries import DEFAULT_DENY, RegistryPolicy, parse_entry
 
 
 def default_data_dir() -> Path:
     if os.geteuid() == 0:
         return Path("/var/lib/podyard")
     return Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share")) / "podyard"
+
+
+RUNTIMES = ("podman",)
+
+
+def is_loopback(host: str) -> bool:
+    """``localhost``, 127.0.0.0/8 and ::1 (bracketed or not); an unspecified address
+    (0.0.0.0, ::) listens on every interface and is not loopback."""
+    host = host.strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class Settings(BaseSettings):
@@ -35,6 +52,14 @@ class Settings(BaseSettings):
     # Where clients reach this podyard, if not at the listen address (behind a proxy).
     endpoint: str | None = None
     database_url: str | None = None
+    # TLS: "auto" serves TLS unless the listen host is loopback; "on" always, "off" never.
+    # Without tls_cert/tls_key a CA and a server certificate signed by it are made in
+    # DATA_DIR/tls on first start and reused after (podyard/tls.py).
+    tls: Literal["auto", "on", "off"] = "auto"
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    # More names (DNS names or IP addresses) for the generated certificate.
+    tls_names: list[str] = Field(default_factory=list)
     runtime: str = "podman"
     podman: str = "podman"
     # Pod subnets come from this pool, one block per subnet; keep it host-local.
@@ -56,7 +81,17 @@ class Settings(BaseSettings):
     quota_pod: int = DEFAULT_LIMITS[ResourceType.POD]
     quota_container: int = DEFAULT_LIMITS[ResourceType.CONTAINER]
     quota_secret: int = DEFAULT_LIMITS[ResourceType.SECRET]
+    # Cloud disks are sparse: all disks together may be promised up to this many times
+    # what the host can give them (free space of the data directory's filesystem plus what
+    # podyard's disk files take there); a disk past that is refused at create time.
+    disk_overcommit: float = Field(default=4.0, gt=0)
     insecure_registries: list[str] = Field(default_factory=list)
+    # Registries Podman may be sent to (domain/registries.py): names (host, host:port,
+    # *.domain) or CIDRs, matched by name and by resolved address. Deny wins; an empty
+    # allow list allows any registry not denied. Setting registry_deny replaces the default.
+    registry_allow: list[str] = Field(default_factory=list)
+    registry_deny: list[str] = Field(default_factory=lambda: list(DEFAULT_DENY))
+    registry_resolve_timeout_seconds: float = Field(default=2.0, gt=0)
     # base64 of 32 bytes; without it, DATA_DIR/secret.key is made on first start.
     secret_key: str | None = None
     restart_backoff_seconds: float = 1.0
@@ -67,6 +102,8 @@ class Settings(BaseSettings):
     exec_per_account: int = 32
     exec_id_ttl_seconds: float = 300.0
     signature_window_seconds: int = 900
+    # Signed requests of one account remembered within the window (replays); past it, 429.
+    replay_per_account: int = 50_000
     max_body_bytes: int = 2 * 1024 * 1024
     log_level: str = "info"
 
@@ -77,6 +114,42 @@ class Settings(BaseSettings):
         if not host or not port.isdigit():
             raise ValueError("must be HOST:PORT")
         return v
+
+    @field_validator("runtime")
+    @classmethod
+    def _runtime(cls, v: str) -> str:
+        if v not in RUNTIMES:
+            raise ValueError(
+                f"podyard runs pods on {', '.join(RUNTIMES)} only; {v!r} is not available "
+                "(the fake runtime of the tests is given in code, not by this setting)"
+            )
+        return v
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> Settings:
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("tls_cert and tls_key go together: give both, or neither for a generated pair")
+        if self.tls == "off" and self.tls_cert is not None:
+            raise ValueError("tls_cert is given but tls is off")
+        return self
+
+    @property
+    def serves_tls(self) -> bool:
+        """TLS or plain HTTP: "auto" is TLS unless every client must be on this host."""
+        if self.tls != "auto":
+            return self.tls == "on"
+        return not is_loopback(self.host)
+
+    @field_validator("registry_allow", "registry_deny")
+    @classmethod
+    def _registry_entries(cls, v: list[str]) -> list[str]:
+        for entry in v:
+            parse_entry(entry)
+        return v
+
+    @property
+    def registry_policy(self) -> RegistryPolicy:
+        return RegistryPolicy.parse(self.registry_allow, self.registry_deny)
 
     @property
     def instance_name(self) -> str:
@@ -133,10 +206,17 @@ def load_settings(config_file: Path | None = None, **flags: Any) -> Settings:
         path = candidate if candidate.exists() else None
     elif not path.exists():
         raise SystemExit(f"config file {path} does not exist")
-    if path is None:
-        return Settings(**given)
+    try:
+        if path is None:
+            return Settings(**given)
 
-    class FromFile(Settings):
-        model_config = SettingsConfigDict(toml_file=path)
+        class FromFile(Settings):
+            model_config = SettingsConfigDict(toml_file=path)
 
-    return FromFile(**given)
+        return FromFile(**given)
+    except ValidationError as e:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg'].removeprefix('Value error, ')}"
+            for err in e.errors()
+        )
+        raise SystemExit(f"podyard: invalid settings: {problems}") from None

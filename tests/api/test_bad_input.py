@@ -135,8 +135,27 @@ CASES: list[tuple[str, Callable[[Jd], tuple[str, dict[str, Any]]], int, str]] = 
     ),
     ("unknown field set", lambda jd: ("createPods", body(jd, podSpec__gpus=2)), 400, "gpus"),
     ("clientToken too long", lambda jd: ("createPods", body(jd, clientToken="t" * 65)), 400, "clientToken"),
+    # NUL in any text: refused whole on every database (PostgreSQL's text cannot hold it).
+    ("description NUL", lambda jd: ("createPods", body(jd, podSpec__description="a\x00b")), 400, "description"),
+    ("clientToken NUL", lambda jd: ("createPods", body(jd, clientToken="t\x00")), 400, "clientToken"),
+    (
+        "describePods filter NUL",
+        lambda jd: ("describePods", {"filters": [{"name": "name", "values": ["a\x00"]}]}),
+        400,
+        "filters.1.values.1",
+    ),
+    ("describePod id NUL", lambda jd: ("describePod", {"podId": "pod-\x00"}), 404, "no pod API"),
     ("describePods pageSize 5", lambda jd: ("describePods", {"pageSize": 5}), 400, "pageSize"),
     ("describePods pageNumber text", lambda jd: ("describePods", {"pageNumber": "x"}), 400, "pageNumber"),
+    # Past the API's 32-bit Integer: once a 500 (the page's OFFSET overflowed the database's integer).
+    ("describePods pageNumber 2**63", lambda jd: ("describePods", {"pageNumber": 2**63}), 400, "pageNumber"),
+    ("describeSecrets pageNumber 2**31", lambda jd: ("describeSecrets", {"pageNumber": 2**31}), 400, "pageNumber"),
+    (
+        "getContainerLogs sinceSeconds 2**63",
+        lambda jd: ("getContainerLogs", {"podId": "pod-x", "containerName": "app", "sinceSeconds": 2**63}),
+        400,
+        "sinceSeconds",
+    ),
     (
         "describePods unknown filter",
         lambda jd: ("describePods", {"filters": [{"name": "color", "values": ["red"]}]}),

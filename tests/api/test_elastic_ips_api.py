@@ -253,7 +253,7 @@ def test_listing_filters_and_pages(fake_server) -> None:
     assert "pageSize" in refused(400, "INVALID_ARGUMENT", listed, pageSize=101)
     # An account in arrears: every address's charge status is arrear.
     accounts.set_standing(fake_server.app.ctx, "admin", in_arrears=True)
-    fake_server.app.keys._cache.clear()  # the standing shows at once, not after the cache's TTL
+    fake_server.app.keys.clear()  # the standing shows at once, not after the cache's TTL
     assert len(by(Filter("chargeStatus", ["arrear"]))) == 13 and by(Filter("chargeStatus", ["normal"])) == []
     assert {e["charge"]["chargeStatus"] for e in eips(vpc, pageSize=100)["elasticIps"]} == {"arrear"}
 

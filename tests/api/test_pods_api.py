@@ -175,6 +175,7 @@ def test_describe_pods_filters_and_pages(fake_server) -> None:
     assert by("podId", ids[1], other)["totalCount"] == 2
     assert by("az", "cn-north-1b")["pods"][0]["podId"] == other
     assert by("name", "many1")["totalCount"] == 4  # fuzzy: many1, many10, many11, many12
+    assert by("name", "MANY1")["totalCount"] == 4  # and blind to case, on every database
     assert by("vpcId", jd.account.vpc_id)["totalCount"] == 13
     assert by("subnetId", jd.account.subnet_id)["totalCount"] == 13
     ip = jd.pod(other)["privateIpAddress"]

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import base64
-import sqlite3
+import threading
+from pathlib import Path
+from typing import Any
 
 import pytest
 from jdcloud_sdk.services.common.models.Filter import Filter
 from jdcloud_sdk.services.pod.models.DockerRegistryData import DockerRegistryData
 from jdcloud_sdk.services.pod.models.RebuildContainerSpec import RebuildContainerSpec
+from sqlalchemy import text
 
 from tests.jd import JdError, container, pod_spec
 
@@ -35,9 +38,10 @@ def test_secret_lifecycle(fake_server) -> None:
     jd.call("createSecret", "other-reg", "docker-registry", data())
     listed = jd.call("describeSecrets")
     assert listed["totalCount"] == 2 and {s["name"] for s in listed["secrets"]} == {"reg", "other-reg"}
-    assert [s["name"] for s in jd.call("describeSecrets", filters=[Filter("name", ["other"])])["secrets"]] == [
-        "other-reg"
-    ]
+    for fragment in ("other", "OTHER"):  # blind to case, on every database
+        assert [s["name"] for s in jd.call("describeSecrets", filters=[Filter("name", [fragment])])["secrets"]] == [
+            "other-reg"
+        ]
     assert jd.call("describeQuota", "secret")["quota"]["used"] == 2
     with pytest.raises(JdError) as e:
         jd.call("createSecret", "reg", "docker-registry", data())
@@ -59,20 +63,18 @@ def test_secrets_stay_with_their_account(fake_server) -> None:
     assert a.call("describeSecret", "same")["secret"]["name"] == "same"
 
 
-def test_sealed_at_rest(fake_server) -> None:
+def test_sealed_at_rest(fake_server, request: pytest.FixtureRequest) -> None:
     jd = fake_server.jd()
     jd.call("createSecret", "sealed", "docker-registry", data(password="Pa55-word-in-the-clear"))
-    raw = b""
-    for suffix in ("", "-wal"):
-        path = fake_server.app.settings.data_dir / f"podyard.db{suffix}"
-        if path.exists():
-            raw += path.read_bytes()
+    db = fake_server.app.db
+    if db.is_sqlite:
+        path = Path(db.engine.url.database or "")
+        raw = b"".join(p.read_bytes() for p in (path, path.with_name(path.name + "-wal")) if p.exists())
+    else:
+        raw = request.getfixturevalue("postgres").stored_bytes(db.url)
     assert raw and b"Pa55-word-in-the-clear" not in raw and b64("Pa55-word-in-the-clear").encode() not in raw
-    rows = (
-        sqlite3.connect(fake_server.app.settings.data_dir / "podyard.db")
-        .execute("select sealed from secrets")
-        .fetchall()
-    )
+    with db.read() as s:
+        rows = s.execute(text("select sealed from secrets")).all()
     assert len(rows) == 1 and len(rows[0][0]) > 28
     key = fake_server.app.settings.data_dir / "secret.key"
     assert key.stat().st_mode & 0o777 == 0o600
@@ -166,3 +168,73 @@ def test_secret_quota(fake_server) -> None:
         jd.call("createSecret", "s3", "docker-registry", data())
     assert e.value.code == 429
     assert jd.call("describeQuota", "secret")["quota"] == {"resourceType": "secret", "limit": 2, "used": 2}
+
+
+def test_delete_secret_takes_the_account_lock_first(fake_server, monkeypatch: pytest.MonkeyPatch) -> None:
+    # createPods checks its containers' secrets under the account's lock; deleteSecret takes
+    # it too, before it looks whether the secret is in use (a row lock on PostgreSQL).
+    from podyard.store import accounts as account_store
+    from podyard.store import secrets as secret_store
+
+    jd = fake_server.jd()
+    jd.call("createSecret", "locked", "docker-registry", data())
+    with fake_server.app.db.read() as s:
+        me = account_store.by_access_key(s, fake_server.app.ctx.secret_box, jd.account.access_key)
+    assert me is not None
+    events: list[str] = []
+    lock, users = account_store.lock_account, secret_store.users
+
+    def spy_lock(s: Any, account_id: str) -> None:
+        events.append(f"lock {account_id}")
+        lock(s, account_id)
+
+    def spy_users(*args: Any) -> list[str]:
+        events.append("users")
+        return users(*args)
+
+    monkeypatch.setattr(account_store, "lock_account", spy_lock)
+    monkeypatch.setattr(secret_store, "users", spy_users)
+    jd.call("deleteSecret", "locked")
+    assert events == [f"lock {me.account_id}", "users"]
+
+
+def race(fake_server: Any, name: str, pod_name: str) -> tuple[Any, Any]:
+    """createPods with the secret and deleteSecret of it, released together: each one's
+    answer, or its JdError."""
+    image = "registry.example:5000/team/app:1"
+    barrier = threading.Barrier(2)
+    outcome: dict[str, Any] = {}
+
+    def run(what: str, fn: Any) -> None:
+        barrier.wait()
+        try:
+            outcome[what] = fn()
+        except JdError as e:
+            outcome[what] = e
+
+    creator, deleter = fake_server.jd(), fake_server.jd()
+    spec = pod_spec(creator.account, pod_name, [container(image=image, secret=name)])
+    threads = [
+        threading.Thread(target=run, args=("create", lambda: creator.create_pods(spec))),
+        threading.Thread(target=run, args=("delete", lambda: deleter.call("deleteSecret", name))),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    return outcome["create"], outcome["delete"]
+
+
+def test_create_pods_and_delete_secret_race_consistently(fake_server) -> None:
+    jd = fake_server.jd()
+    for round_ in range(6):
+        name = f"race-{round_}"
+        jd.call("createSecret", name, "docker-registry", data())
+        created, deleted = race(fake_server, name, f"p{round_}")
+        if isinstance(created, JdError):  # the delete went first: the create finds no secret
+            assert created.code == 404 and f"secret {name} not found" in created.message
+            assert not isinstance(deleted, JdError)
+        else:  # the create went first: the delete is refused, naming the pod
+            assert isinstance(deleted, JdError) and deleted.code == 400, deleted
+            assert created[0] in deleted.message
+            assert jd.call("describeSecret", name)["secret"]["name"] == name

@@ -180,6 +180,25 @@ def test_resize_tty(fake_server) -> None:
     assert e.value.code == 404
 
 
+def test_resize_tty_of_an_exec_without_a_tty_is_a_no_op(fake_server) -> None:
+    # Kubernetes ignores it; jdc resizes every exec it started when it exits, TTY or not.
+    jd = fake_server.jd()
+    pod_id = running_pod(fake_server, "notty")
+    created = jd.call("execCreate", pod_id, "app", ["sleep", "100"])["execId"]
+    assert jd.call("resizeTTY", pod_id, "app", 30, 90, execId=created) is None  # not started yet
+    s = JdcStream(fake_server.endpoint, jd.account, pod_id, "app", "execStart", created)
+    assert jd.call("resizeTTY", pod_id, "app", 30, 90, execId=created) is None
+    assert next(iter(fake_server.runtime.execs.values())).size is None  # nothing was sized
+    s.close()
+    for h, w in ((9, 80), (24, 1001)):  # the sizes are still checked
+        with pytest.raises(JdError) as e:
+            jd.call("resizeTTY", pod_id, "app", h, w, execId=created)
+        assert e.value.code == 400
+    with pytest.raises(JdError) as e:
+        jd.call("resizeTTY", pod_id, "app", 30, 90, execId="exec-unknown")
+    assert e.value.code == 404
+
+
 def test_attach_and_plain_get(fake_server) -> None:
     jd = fake_server.jd()
     tty = running_pod(fake_server, "att", tty=True)

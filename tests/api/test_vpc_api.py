@@ -34,7 +34,7 @@ def refused(code: int, status: str, fn: Any, *args: Any, **kwargs: Any) -> str:
 
 def account_id(server: Any, account: Account) -> str:
     with server.app.ctx.db.read() as s:
-        found = account_store.by_access_key(s, account.access_key)
+        found = account_store.by_access_key(s, server.app.ctx.secret_box, account.access_key)
     assert found is not None
     return found.account_id
 

@@ -7,22 +7,31 @@ from typing import Any
 
 import pytest
 import requests
+import websocket
 from jdcloud_sdk.core.credential import Credential
+from jdcloud_sdk.core.jdcloudrequest import JDCloudRequest
 from jdcloud_sdk.core.logger import Logger
 from jdcloud_sdk.core.signer import Signer
 
 from tests.jd import JdError
+from tests.wsjdc import signed_headers
 
 
 def signed(
-    server: Any, method: str, path: str, body: str = "", service: str = "pod", **headers: str
+    server: Any,
+    method: str,
+    path: str,
+    body: str = "",
+    service: str = "pod",
+    region: str = "cn-north-1",
+    **headers: str,
 ) -> requests.Response:
     url = f"http://{server.endpoint}{path}"
     h = {"Content-Type": "application/json", **headers}
     Signer(Logger(0)).sign(
         method=method,
         service=service,
-        region="cn-north-1",
+        region=region,
         uri=url,
         headers=h,
         data=body,
@@ -130,3 +139,32 @@ def test_success_carries_request_id(fake_server) -> None:
     r = signed(fake_server, "GET", "/v1/regions/cn-north-1/pods")
     assert r.status_code == 200
     assert envelope(r)["result"] == {"pods": [], "totalCount": 0}
+
+
+def test_the_scope_region_must_be_the_path_region(fake_server) -> None:
+    jd = fake_server.jd()
+
+    class Crossed(JDCloudRequest):
+        """The SDK signs for the parameters' regionId; this path names another region."""
+
+        def __init__(self, parameters: dict[str, Any]) -> None:
+            super().__init__("/regions/cn-north-1/pods:checkPodName", "POST", None, "v1")
+            self.parameters = parameters
+
+    with pytest.raises(JdError) as e:
+        jd.send(Crossed({"regionId": "cn-east-2", "podName": "crossed"}))
+    assert (e.value.code, e.value.status) == (401, "UNAUTHENTICATED")
+    assert "'cn-east-2'" in e.value.message and "'cn-north-1'" in e.value.message
+    assert jd.call("checkPodName", "crossed")  # signed for the path's region: answered
+
+    r = signed(fake_server, "GET", "/v1/regions/cn-north-1/pods", region="cn-east-2")
+    assert r.status_code == 401 and "region 'cn-east-2' is not the path's region" in envelope(r)["error"]["message"]
+    r = signed(fake_server, "GET", "/v1/regions/cn-east-2/pods", region="cn-north-1")
+    assert r.status_code == 401
+    assert signed(fake_server, "GET", "/v1/regions/cn-north-1/pods").status_code == 200
+
+    # A stream's upgrade is refused the same way, before anything of the stream.
+    url = f"ws://{fake_server.endpoint}/v1/regions/cn-north-1/pods/pod-x/containers/app:attach"
+    with pytest.raises(websocket.WebSocketBadStatusException) as ws:
+        websocket.create_connection(url, timeout=5, header=signed_headers(jd.account, url, "cn-east-2"))
+    assert ws.value.status_code == 401

@@ -1,11 +1,14 @@
-"""Podman's service killed while pods run: requests that need it get a clear 503 at
-once, the others are served from the store, the pods keep running, and once podyard has
-restarted the service it sees and drives the pods again."""
+"""Outages and shutdowns. Podman's service killed while pods run: requests that need it
+get a clear 503 at once, the others are served from the store, the pods keep running,
+and once podyard has restarted the service it sees and drives the pods again. SIGTERM:
+streams end with a message, podyard exits cleanly, and the pods keep running."""
 
 from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -15,6 +18,7 @@ import pytest
 
 from tests.harness import Podyard, wait_for, wait_phase
 from tests.jd import JdError, container, pod_spec
+from tests.wsjdc import JdcStream
 
 pytestmark = pytest.mark.e2e
 
@@ -87,3 +91,48 @@ def _state(pid: int) -> str:
         return Path(f"/proc/{pid}/status").read_text()
     except OSError:
         return "zombie"
+
+
+def test_sigterm_ends_streams_with_a_message_and_leaves_pods_running(podyard: Podyard, image: str) -> None:
+    jd = podyard.jd()
+    [pod_id] = jd.create_pods(
+        pod_spec(
+            jd.account,
+            f"term-{uuid.uuid4().hex[:6]}",
+            [container(image=image, command=["sleep", "100000"])],
+            terminationGracePeriodSeconds=0,
+        )
+    )
+    before = wait_phase(jd, pod_id, "running")["containers"][0]["containerStatus"]["state"]["running"]
+    exec_id = jd.call("execCreate", pod_id, "app", ["sh", "-c", "echo ready; exec sleep 99999"])["execId"]
+    stream = JdcStream(podyard.endpoint, jd.account, pod_id, "app", "execStart", exec_id)
+    stream.read_until(b"ready")
+
+    assert podyard.proc is not None
+    podyard.proc.send_signal(signal.SIGTERM)
+    got = stream.read_to_end(timeout=30)
+    assert any("shutting down" in e for e in got.errors), got
+    # A clean exit: the shutdown ran to its end (uvicorn then re-raises the signal, so the
+    # exit status says SIGTERM, as for a process without handlers).
+    assert podyard.proc.wait(60) in (0, -signal.SIGTERM)
+    assert "Application shutdown complete" in podyard.log.read_text().rsplit("Shutting down", 1)[-1]
+    # The pod runs on; the abandoned exec's process was ended.
+    assert podyard.inspect(f"{pod_id}-app")["State"]["Status"] == "running"
+    assert "sleep 99999" not in podyard.podman("exec", f"{pod_id}-app", "ps", "-o", "args")
+
+    podyard.start()
+    after = wait_phase(jd, pod_id, "running")["containers"][0]["containerStatus"]["state"]["running"]
+    assert after["startedAt"] == before["startedAt"]  # the very same run, re-adopted
+    jd.call("deletePod", pod_id)
+
+
+def test_down_refuses_a_podyard_that_runs(podyard: Podyard) -> None:
+    r = subprocess.run(
+        [sys.executable, "-m", "podyard", "down", "--data-dir", str(podyard.data_dir)],
+        env=podyard.env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert r.returncode != 0 and "stop it first" in r.stderr, r
+    assert podyard.jd().pods()  # still serving, nothing removed

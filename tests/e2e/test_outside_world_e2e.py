@@ -114,7 +114,14 @@ def routed(
     try:
         yield server
     finally:
-        server.cleanup()
+        server.cleanup()  # `podyard down`: nothing of it is left on the machine
+        tag = _tag(server)
+        left = _podyard_state()
+        assert not [n for n in left["netns"] if n.startswith(f"podyard-{tag}-")], left
+        assert not [t for t in left["tables"] if t.startswith(f"podyard_{tag}")], left
+        assert not server.podman_service.run_dir.exists()
+        mounts = Path("/proc/mounts").read_text()
+        assert str(server.data_dir) not in mounts
 
 
 def _tag(server: Podyard) -> str:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,11 +21,11 @@ POOL = "127.100.0.0/29"
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    database = Database(f"sqlite:///{tmp_path / 'e.db'}")
+def db(db_url: str) -> Iterator[Database]:
+    database = Database(db_url)
     database.migrate()
     with database.write() as s:
-        s.add(Account(account_id="acct-1", name="a", access_key="AK", secret_key="SK", created_at=NOW))
+        s.add(Account(account_id="acct-1", name="a", access_key="AK", sealed_secret_key="SK", created_at=NOW))
     yield database
     database.close()
 

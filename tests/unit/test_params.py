@@ -28,6 +28,11 @@ def test_malformed_queries(raw: str) -> None:
         decode_query(raw)
 
 
+def test_a_unicode_digit_is_a_name_not_an_index() -> None:
+    # "³".isdigit() is true and int("³") fails: it was a 500 (found by tests/api/test_openapi.py).
+    assert decode_query("%C2%B3=null&filters.%E2%91%A0.name=x") == {"³": "null", "filters": {"①": {"name": "x"}}}
+
+
 def test_bodies() -> None:
     assert decode_body(b"") == {}
     assert decode_body(b'{"a": 1}') == {"a": 1}

@@ -20,7 +20,9 @@ FAIL = ProbeResult(False, "HTTP probe failed with statuscode: 503")
 
 @pytest.fixture
 def w(tmp_path: Path) -> Iterator[World]:
-    world = World(tmp_path)
+    # The probes' rules do not depend on the database: SQLite only (the reconciler's
+    # tests run on both).
+    world = World(tmp_path, f"sqlite:///{tmp_path / 'podyard.db'}")
     yield world
     world.db.close()
 

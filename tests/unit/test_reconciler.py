@@ -28,8 +28,8 @@ from podyard.store.observed import ObservedStore
 
 
 class World:
-    def __init__(self, tmp: Path) -> None:
-        self.db = Database(f"sqlite:///{tmp / 't.db'}")
+    def __init__(self, tmp: Path, db_url: str) -> None:
+        self.db = Database(db_url)
         self.db.migrate()
         self.ctx = ServiceContext(
             self.db,
@@ -89,8 +89,8 @@ def body_for(
 
 
 @pytest.fixture
-def w(tmp_path: Path) -> Iterator[World]:
-    world = World(tmp_path)
+def w(tmp_path: Path, db_url: str) -> Iterator[World]:
+    world = World(tmp_path, db_url)
     yield world
     world.db.close()
 
@@ -416,3 +416,15 @@ async def wait_idle(w: World) -> None:
         if w.rec.idle():
             return
     raise AssertionError("the reconciler did not settle")
+
+
+def test_a_vpcs_plan_keeps_its_order_when_its_pods_are_written(w: World) -> None:
+    """The same pods make the same plan, however the database orders rows it rewrote
+    (PostgreSQL moves an updated row): an unchanged VPC's rules are not loaded again."""
+    ids = w.create(count=3)
+    store = ObservedStore(w.db, w.ctx.secret_box)
+    before = store.vpc_plan(w.net.vpc_id, "127.100.0.0/24", "10.226.0.0/16")
+    assert before is not None and sorted(p.pod_id for p in before.ports) == sorted(ids)
+    for pod_id in ids[:2]:
+        w.run(settle(w, pod_id))  # status written back: the pod's row is rewritten
+    assert store.vpc_plan(w.net.vpc_id, "127.100.0.0/24", "10.226.0.0/16") == before

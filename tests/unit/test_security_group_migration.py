@@ -1,10 +1,10 @@
 """Migration 0005 gives the security groups of an existing database the rules every group
-starts with: all egress, and for an account's default group all ingress from its VPC."""
+starts with: all egress, and for an account's default group all ingress from its VPC
+(on SQLite and on PostgreSQL)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
@@ -22,15 +22,15 @@ def _upgrade(db: Database, revision: str) -> None:
         command.upgrade(cfg, revision)
 
 
-def test_groups_without_rules_get_the_starting_rules(tmp_path: Path) -> None:
-    db = Database(f"sqlite:///{tmp_path / 'm.db'}")
+def test_groups_without_rules_get_the_starting_rules(empty_db_url: str) -> None:
+    db = Database(empty_db_url)
     _upgrade(db, "0004")
     t0 = datetime(2026, 1, 1, tzinfo=UTC)
     with db.engine.begin() as conn:
         conn.execute(
             text(
                 "INSERT INTO accounts (account_id, name, access_key, secret_key, verified, in_arrears, created_at) "
-                "VALUES ('acct-1', 'a', 'AK', 'SK', 1, 0, :t)"
+                "VALUES ('acct-1', 'a', 'AK', 'SK', TRUE, FALSE, :t)"
             ),
             {"t": t0},
         )
@@ -65,7 +65,7 @@ def test_groups_without_rules_get_the_starting_rules(tmp_path: Path) -> None:
             ),
             {"t": t0},
         )
-    db.migrate()
+    _upgrade(db, "0005")
     with db.engine.connect() as conn:
         rows = conn.execute(
             text(
@@ -74,6 +74,7 @@ def test_groups_without_rules_get_the_starting_rules(tmp_path: Path) -> None:
             )
         ).all()
         defaults = dict(conn.execute(text("SELECT security_group_id, is_default FROM security_groups")).all())
+    db.close()
     by_group: dict[str, list[tuple[object, ...]]] = {}
     for r in rows:
         by_group.setdefault(r[0], []).append(tuple(r[1:8]))

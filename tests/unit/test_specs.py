@@ -269,11 +269,61 @@ BAD: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
         "sizeGB",
     ),
     (
-        "volume without fsType",
-        _set(f"{POD}.volumes", [{"name": "v", "jdcloudDisk": {"diskType": "ssd.gp1", "sizeGB": 20}}]),
+        "volume fsType unknown",
+        _set(
+            f"{POD}.volumes", [{"name": "v", "jdcloudDisk": {"fsType": "btrfs", "diskType": "ssd.gp1", "sizeGB": 20}}]
+        ),
         "fsType",
     ),
-    ("valid volume not yet", _set(f"{POD}.volumes", [VOL]), "podSpec.volumes"),
+    (
+        "volume iops not io1",
+        _set(f"{POD}.volumes", [{"name": "v", "jdcloudDisk": {"diskType": "ssd.gp1", "sizeGB": 20, "iops": 100}}]),
+        "jdcloudDisk.iops",
+    ),
+    (
+        "volume iops past 50 per GB",
+        _set(f"{POD}.volumes", [{"name": "v", "jdcloudDisk": {"diskType": "ssd.io1", "sizeGB": 20, "iops": 1010}}]),
+        "jdcloudDisk.iops",
+    ),
+    (
+        "volume iops off step",
+        _set(f"{POD}.volumes", [{"name": "v", "jdcloudDisk": {"diskType": "ssd.io1", "sizeGB": 20, "iops": 105}}]),
+        "jdcloudDisk.iops",
+    ),
+    (
+        "volume existing disk with a size",
+        _set(f"{POD}.volumes", [{"name": "v", "jdcloudDisk": {"volumeId": "vol-1", "sizeGB": 20}}]),
+        "jdcloudDisk.sizeGB",
+    ),
+    (
+        "volume existing disk and a snapshot",
+        _set(f"{POD}.volumes", [{"name": "v", "jdcloudDisk": {"volumeId": "vol-1", "snapshotId": "snapshot-1"}}]),
+        "jdcloudDisk.snapshotId",
+    ),
+    (
+        "volume from snapshot without type",
+        _set(f"{POD}.volumes", [{"name": "v", "jdcloudDisk": {"snapshotId": "snapshot-1"}}]),
+        "jdcloudDisk.diskType",
+    ),
+    (
+        "volume disk name",
+        _set(f"{POD}.volumes", [{"name": "v", "jdcloudDisk": {"name": "a b", "diskType": "ssd.gp1", "sizeGB": 20}}]),
+        "jdcloudDisk.name",
+    ),
+    (
+        "one disk in two volumes",
+        _set(
+            f"{POD}.volumes",
+            [{"name": "a", "jdcloudDisk": {"volumeId": "vol-1"}}, {"name": "b", "jdcloudDisk": {"volumeId": "vol-1"}}],
+        ),
+        "two volumes",
+    ),
+    (
+        "volume multiAttachable",
+        _set(f"{POD}.volumes", [{"name": "v", "jdcloudDisk": {**VOL["jdcloudDisk"], "multiAttachable": True}}]),
+        "multiAttachable",
+    ),
+    ("cfs volume", _set(f"{POD}.volumes", [{**VOL, "cfs": {"id": "x"}}]), "cfs"),
     ("dns nameserver not IPv4", _set(f"{POD}.dnsConfig", {"nameservers": ["dns.example"]}), "nameservers"),
     ("21 nameservers", _set(f"{POD}.dnsConfig", {"nameservers": [f"10.0.0.{i}" for i in range(21)]}), "nameservers"),
     ("7 searches", _set(f"{POD}.dnsConfig", {"searches": [f"s{i}.example" for i in range(7)]}), "searches"),
@@ -377,6 +427,23 @@ def test_secondary_ips_need_max_count_one() -> None:
 
 
 GOOD: list[tuple[str, Callable[[dict[str, Any]], None]]] = [
+    ("a volume", _set(f"{POD}.volumes", [VOL])),
+    (
+        "a volume without fsType (xfs)",
+        _set(f"{POD}.volumes", [{"name": "v", "jdcloudDisk": {"diskType": "ssd.gp1", "sizeGB": 20}}]),
+    ),
+    (
+        "an existing disk",
+        _set(f"{POD}.volumes", [{"name": "v", "jdcloudDisk": {"volumeId": "vol-1", "formatVolume": True}}]),
+    ),
+    (
+        "a disk from a snapshot",
+        _set(f"{POD}.volumes", [{"name": "v", "jdcloudDisk": {"snapshotId": "s-1", "diskType": "hdd.std1"}}]),
+    ),
+    (
+        "io1 volume at 50 per GB",
+        _set(f"{POD}.volumes", [{"name": "v", "jdcloudDisk": {"diskType": "ssd.io1", "sizeGB": 20, "iops": 1000}}]),
+    ),
     ("as the SDK sends it", lambda b: None),
     ("env name with underscore", _set(f"{C0}.env", [{"name": "JAVA_HOME_2", "value": None}])),
     ("seed disk types", _set(f"{C0}.systemDisk", {"diskType": "premium-hdd", "sizeGB": 10})),

@@ -32,8 +32,12 @@ async def send_error(ws: WebSocket, message: str) -> None:
         await ws.send_text(json.dumps({"type": "error", "message": message}))
 
 
-async def bridge(ws: WebSocket, stream: Stream, *, tty: bool, stdin: bool, idle: float) -> bool:
-    """Relay until the process's output ends (True) or the client leaves or idles (False)."""
+CLOSING = "podyard is shutting down: this session is closed (an exec's process is ended); reconnect when it is back"
+
+
+async def bridge(ws: WebSocket, stream: Stream, *, tty: bool, stdin: bool, idle: float, closing: asyncio.Event) -> bool:
+    """Relay until the process's output ends (True), or the client leaves or idles, or
+    podyard shuts down (False)."""
     loop = asyncio.get_running_loop()
     last = loop.time()
 
@@ -82,17 +86,23 @@ async def bridge(ws: WebSocket, stream: Stream, *, tty: bool, stdin: bool, idle:
     out = asyncio.create_task(outbound())
     inn = asyncio.create_task(inbound())
     dog = asyncio.create_task(watchdog())
+    end = asyncio.create_task(closing.wait())
     try:
-        done, _ = await asyncio.wait({out, inn, dog}, return_when=asyncio.FIRST_COMPLETED)
+        done, _ = await asyncio.wait({out, inn, dog, end}, return_when=asyncio.FIRST_COMPLETED)
     finally:
-        for t in (out, inn, dog):
+        for t in (out, inn, dog, end):
             t.cancel()
-        await asyncio.gather(out, inn, dog, return_exceptions=True)
+        await asyncio.gather(out, inn, dog, end, return_exceptions=True)
         await stream.close()
     if out in done and not out.cancelled() and out.exception() is None:
         with contextlib.suppress(Exception):
             await ws.close(1000)
         return True
+    if end in done and out not in done:
+        await send_error(ws, CLOSING)
+        with contextlib.suppress(Exception):
+            await ws.close(1001)  # going away
+        return False
     if dog in done:
         await send_error(ws, f"the session was idle for {idle:.0f} seconds and is closed")
     elif out in done and out.exception() is not None:

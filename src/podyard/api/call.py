@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from podyard.api.auth import Caller
@@ -21,6 +22,8 @@ class Call:
     query: dict[str, Any]
     body: dict[str, Any]
     ctx: ServiceContext
+    # Set when podyard shuts down: open streams say so and close.
+    closing: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
     def account(self) -> AccountRecord:

@@ -1,5 +1,9 @@
 """Decoding request parameters: GET queries flattened as the SDK flattens them
-(``filters.1.name=phase&filters.1.values.1=running``), and JSON bodies."""
+(``filters.1.name=phase&filters.1.values.1=running``), and JSON bodies.
+
+No parameter may hold NUL: no text of the API has a use for it, and neither
+PostgreSQL's text nor a process's arguments and environment can hold one.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,8 @@ from urllib.parse import parse_qsl
 from podyard.domain.errors import InvalidArgument
 
 MAX_QUERY_FIELDS = 2000
+# The methods whose parameters come in a JSON body; every other takes them in the query.
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 
 def decode_query(raw: str) -> dict[str, Any]:
@@ -19,7 +25,11 @@ def decode_query(raw: str) -> dict[str, Any]:
         raise InvalidArgument(f"the query string cannot be decoded: {e}") from None
     tree: dict[Any, Any] = {}
     for key, value in pairs:
-        parts: list[Any] = [int(p) if p.isdigit() else p for p in key.split(".")]
+        if "\x00" in key or "\x00" in value:
+            raise InvalidArgument(f"query parameter {key!r} holds NUL, which no parameter may")
+        # An index is ASCII digits, as the SDK writes it: "³" and "①" are digits to
+        # str.isdigit() and not to int(); here they are names.
+        parts: list[Any] = [int(p) if p.isascii() and p.isdigit() else p for p in key.split(".")]
         if any(p == "" or (isinstance(p, int) and p < 1) for p in parts) or isinstance(parts[0], int):
             raise InvalidArgument(f"query parameter {key!r} is malformed (list indexes start at 1)")
         node = tree
@@ -55,4 +65,20 @@ def decode_body(raw: bytes) -> dict[str, Any]:
         raise InvalidArgument("the request body nests too deeply") from None
     if not isinstance(body, dict):
         raise InvalidArgument("the request body must be a JSON object")
+    _refuse_nul(body)
     return body
+
+
+def _refuse_nul(body: dict[str, Any]) -> None:
+    """Walk the body without recursion (json.loads nests as deep as the stack allows)."""
+    todo: list[tuple[Any, str]] = [(body, "")]
+    while todo:
+        value, where = todo.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                raise InvalidArgument(f"{where or 'a key of the request body'} holds NUL, which no parameter may")
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                todo += [(key, f"a key of {where}" if where else ""), (item, f"{where}.{key}" if where else key)]
+        elif isinstance(value, list):
+            todo += [(item, f"{where}[{i}]") for i, item in enumerate(value)]

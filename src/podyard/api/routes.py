@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from podyard.api import elastic_ips, pods, secrets, security_groups, streams, vpc
+from podyard.api import disks, elastic_ips, pods, secrets, security_groups, streams, vpc
 from podyard.api.call import Call
 from podyard.domain.errors import NotImplementedAction
 
@@ -27,12 +27,14 @@ class Route:
     handler: Handler
     action: str
     websocket: bool = False  # the handler takes (call, websocket) after an upgrade
+    served: bool = True  # False: an SDK action podyard answers 501 (not yet, or not offered)
 
     @functools.cached_property
     def pattern(self) -> re.Pattern[str]:
-        """``/regions/{regionId}/pods/{podId}:startPod`` → a regex; a parameter holds no '/' or ':'."""
+        """``/regions/{regionId}/pods/{podId}:startPod`` → a regex; a parameter holds no '/',
+        ':' or NUL (api/params.py)."""
         parts = re.split(r"\{(\w+)\}", self.template)
-        regex = "".join(re.escape(p) if i % 2 == 0 else f"(?P<{p}>[^/:]+)" for i, p in enumerate(parts))
+        regex = "".join(re.escape(p) if i % 2 == 0 else f"(?P<{p}>[^/:\\x00]+)" for i, p in enumerate(parts))
         return re.compile(f"^/v1{regex}$")
 
 
@@ -57,7 +59,7 @@ def _camel(name: str) -> str:
 
 
 def _later(method: str, template: str, action: str, arrives: str) -> Route:
-    return Route(method, template, _not_yet(action, arrives), action)
+    return Route(method, template, _not_yet(action, arrives), action, served=False)
 
 
 CONTAINER = "/regions/{regionId}/pods/{podId}/containers/{containerName}"
@@ -187,8 +189,51 @@ VPC_ROUTES: list[Route] = [
     ),
 ]
 
+# The disk service (credential scope ``disk``): its SDK's paths have no trailing slash;
+# its /quotas is told from the pod service's by the scope.
+DISK = "/regions/{regionId}/disks/{diskId}"
+SNAPSHOT = "/regions/{regionId}/snapshots/{snapshotId}"
+DISK_ROUTES: list[Route] = [
+    _r("POST", "/regions/{regionId}/disks", disks.create_disks),
+    _r("GET", "/regions/{regionId}/disks", disks.describe_disks),
+    _r("GET", DISK, disks.describe_disk),
+    _r("DELETE", DISK, disks.delete_disk),
+    _r("POST", "/regions/{regionId}/snapshots", disks.create_snapshot),
+    _r("GET", "/regions/{regionId}/snapshots", disks.describe_snapshots),
+    _r("GET", SNAPSHOT, disks.describe_snapshot),
+    _r("DELETE", SNAPSHOT, disks.delete_snapshot),
+    _r("GET", "/regions/{regionId}/quotas", disks.describe_quota),
+    *(
+        _later(method, template, action, "not offered")
+        for method, template, action in (
+            ("PATCH", DISK, "modifyDiskAttribute"),
+            ("POST", f"{DISK}:extend", "extendDisk"),
+            ("POST", f"{DISK}:restore", "restoreDisk"),
+            ("POST", f"{DISK}:recover", "recoverDisk"),
+            ("POST", "/regions/{regionId}/disks:ignoreServiceCode", "describeVolumesIgnoreServiceCode"),
+            ("PATCH", SNAPSHOT, "modifySnapshotAttribute"),
+            ("DELETE", "/regions/{regionId}/snapshots", "deleteSnapshots"),
+            ("GET", "/regions/{regionId}/snapshots:chain", "describeSnapshotChain"),
+            ("GET", "/regions/{regionId}/snapshots:capacity", "describeSnapshotsCapacity"),
+            ("GET", "/regions/{regionId}/soldout", "describeSoldout"),
+        )
+    ),
+    *(
+        _later(method, template, action, "snapshot policies are not offered")
+        for method, template, action in (
+            ("POST", "/regions/{regionId}/snapshotPolicy", "createSnapshotPolicy"),
+            ("PATCH", "/regions/{regionId}/snapshotPolicy/{policyId}", "updateSnapshotPolicy"),
+            ("DELETE", "/regions/{regionId}/snapshotPolicy/{policyId}", "deleteSnapshotPolicy"),
+            ("POST", "/regions/{regionId}/snapshotPolicies:apply", "applySnapshotPolicies"),
+            ("POST", "/regions/{regionId}/snapshotPolicies:describe", "describeSnapshotPolicies"),
+            ("POST", "/regions/{regionId}/snapPolicies:describe", "describeSnapPolices"),
+            ("POST", "/regions/{regionId}/snapshotPolicyDiskRelations:describe", "describeSnapshotPolicyDiskRelations"),
+        )
+    ),
+]
+
 # The services that share this endpoint, by the name in the credential scope.
-SERVICES: dict[str, list[Route]] = {"pod": POD_ROUTES, "vpc": VPC_ROUTES}
+SERVICES: dict[str, list[Route]] = {"pod": POD_ROUTES, "vpc": VPC_ROUTES, "disk": DISK_ROUTES}
 
 
 def match(service: str, method: str, path: str) -> tuple[Route | None, dict[str, str], list[str]]:

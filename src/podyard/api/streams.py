@@ -49,7 +49,9 @@ async def exec_start(call: Call, ws: WebSocket) -> None:
     finished = False
     try:
         await ws.accept()
-        finished = await bridge(ws, stream, tty=session.tty, stdin=True, idle=call.ctx.sessions.limits.idle_seconds)
+        finished = await bridge(
+            ws, stream, tty=session.tty, stdin=True, idle=call.ctx.sessions.limits.idle_seconds, closing=call.closing
+        )
     finally:
         await streams.session_ended(call.ctx, session, abandoned=not finished)
 
@@ -59,6 +61,13 @@ async def attach(call: Call, ws: WebSocket) -> None:
     session, stream = await streams.attach(call.ctx, *_where(call))
     try:
         await ws.accept()
-        await bridge(ws, stream, tty=session.tty, stdin=session.tty, idle=call.ctx.sessions.limits.idle_seconds)
+        await bridge(
+            ws,
+            stream,
+            tty=session.tty,
+            stdin=session.tty,
+            idle=call.ctx.sessions.limits.idle_seconds,
+            closing=call.closing,
+        )
     finally:
         await streams.session_ended(call.ctx, session, abandoned=False)

@@ -37,7 +37,10 @@ def container(c: ContainerRecord) -> dict[str, Any]:
             "iops": disk.get("iops"),
             "autoDelete": disk.get("autoDelete", True),
         },
-        "volumeMounts": s.get("volumeMounts") or [],
+        "volumeMounts": [
+            {"name": m["name"], "mountPath": m["mountPath"], "readOnly": bool(m.get("readOnly")), "subPath": None}
+            for m in s.get("volumeMounts") or []
+        ],
         "containerStatus": c.status.to_wire(),
     }
 
@@ -83,7 +86,11 @@ def pod(p: PodRecord, in_arrears: bool, now: datetime) -> dict[str, Any]:
         "dnsConfig": spec.get("dnsConfig"),
         "logConfig": {"logDriver": "default"},
         "hostAliases": spec.get("hostAliases") or [],
-        "volumes": [],
+        # As createPods resolved them: each with its disk's id (services/pod_disks.py).
+        "volumes": [
+            {"name": v["name"], "jdcloudDisk": v["jdcloudDisk"], "cfs": None, "configFile": None, "emptyDir": None}
+            for v in spec.get("volumes") or []
+        ],
         "containers": [container(c) for c in p.containers],
         "podStatus": pod_status(p),
         "elasticIp": {"elasticIpId": eip_id, "elasticIpAddress": eip_address} if p.elastic_ip else None,

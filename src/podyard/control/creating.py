@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 
+from podyard import faults
 from podyard.control.backoff import Backoff
 from podyard.control.clock import Clock
 from podyard.control.failures import PermanentFailure
@@ -79,7 +80,9 @@ class PodMaker:
                     if obs is not None:  # an older generation, or what an interrupted create left
                         await self._runtime.stop_pod(pod.pod_id, pod.grace_seconds)
                         await self._runtime.remove_pod(pod.pod_id)
+                        faults.point("create.old_removed")
                     await self._runtime.create_pod(run)
+                    faults.point("create.made")
                 except RuntimeFailure as e:
                     create_error = e.message
         if pull_errors or create_error:
@@ -91,6 +94,7 @@ class PodMaker:
             raise RuntimeFailure(f"pod {pod.pod_id} vanished right after it was created")
         # Record the generation at once, so a crash from here on is not taken for a half-made pod.
         await self._writer.save(pod, None, [ContainerStatus(name=c.name) for c in pod.containers])
+        faults.point("create.recorded")
         return created
 
     async def _fetch_images(self, pod: PodRecord, run: PodRun) -> dict[str, str]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
+from podyard import faults
 from podyard.control.clock import Clock
 from podyard.control.networking import PodNetworks
 from podyard.control.probes import Prober, Target
@@ -49,7 +50,9 @@ class ContainerDriver:
         starting = pod.phase in (Phase.PENDING, Phase.STARTING) or fresh
         if starting and any(c.state != "running" for c in obs.containers.values()):
             await self._networks.plug(pod)  # the interface is there before any container runs
+            faults.point("start.plugged")
             start_errors = await self._runtime.start_pod(pod.pod_id)
+            faults.point("start.started")
             obs = await self._inspect(pod.pod_id) or obs
         else:
             await self._networks.ensure(pod)
@@ -93,6 +96,7 @@ class ContainerDriver:
         self._prober.forget(pod.pod_id)
         if any(c.state == "running" for c in obs.containers.values()):
             await self._runtime.stop_pod(pod.pod_id, pod.grace_seconds)
+            faults.point("stop.stopped")
             obs = await self._inspect(pod.pod_id) or obs
         await self._networks.unplug(pod)
         self._restarts.forget(pod.pod_id)

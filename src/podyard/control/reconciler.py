@@ -19,12 +19,13 @@ import asyncio
 import logging
 from dataclasses import dataclass, replace
 
+from podyard import faults
 from podyard.control.backoff import Backoff
 from podyard.control.clock import Clock, LoopClock
 from podyard.control.creating import PodMaker
 from podyard.control.driving import ContainerDriver
 from podyard.control.failures import PermanentFailure
-from podyard.control.images import ImagePolicy
+from podyard.control.images import ImagePolicy, RegistryCheck
 from podyard.control.networking import PodNetworks, Pools
 from podyard.control.probes import Prober
 from podyard.control.restarts import RestartPolicy
@@ -60,6 +61,7 @@ class Reconciler:
         settings: ReconcilerSettings,
         clock: Clock | None = None,
         dataplane: Dataplane | None = None,
+        registry_check: RegistryCheck | None = None,
     ) -> None:
         self.store = store
         self.runtime = runtime
@@ -69,9 +71,9 @@ class Reconciler:
         self.scheduler = PodScheduler(self.reconcile, self.clock, backoff())
         self.watch = RuntimeWatch(store, runtime, self.clock, self.nudge)
         self.writer = StatusWriter(store, self.clock, self.nudge)
-        images = ImagePolicy(runtime, self.clock)
+        self.images = ImagePolicy(runtime, self.clock, registry_check=registry_check)
         self.maker = PodMaker(
-            store, runtime, images, self.writer, self.clock, backoff(), self.watch.inspect, self.nudge,
+            store, runtime, self.images, self.writer, self.clock, backoff(), self.watch.inspect, self.nudge,
             pids_limit=settings.pids_limit, concurrency=settings.create_concurrency,
         )  # fmt: skip
         self.restarts = RestartPolicy(runtime, self.clock, backoff())
@@ -170,7 +172,9 @@ class Reconciler:
         if obs is not None:
             await self.runtime.stop_pod(pod.pod_id, pod.grace_seconds)
             await self.runtime.remove_pod(pod.pod_id)
+            faults.point("delete.removed")
         await self.networks.unplug(pod)
+        faults.point("delete.unplugged")
         if not await self.store.db.run(self.store.forget, pod.pod_id, pod.intent_version):
             return False
         await self.runtime.delete_logs(pod.pod_id)

@@ -69,6 +69,13 @@ class QuotaExceeded(ApiError):
     status = "QUOTA_EXCEEDED"
 
 
+class RateLimited(ApiError):
+    """Too many requests in a while; the same request later succeeds."""
+
+    http_status = 429
+    status = "RATE_LIMIT"
+
+
 class Internal(ApiError):
     http_status = 500
     status = "INTERNAL"

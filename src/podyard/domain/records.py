@@ -179,3 +179,45 @@ class NetworkInterfaceRecord:
     sanity_check: int
     elastic_ip: tuple[str, str] | None  # (its id, its address) on the primary IP
     created_at: datetime
+
+
+@dataclass(frozen=True)
+class DiskRecord:
+    """A cloud disk. ``pod_id``: the pod it is attached to (one at a time), mounted there
+    as the volume ``volume_name``; ``fs_type``: the filesystem it holds (or will, once
+    made); ``format_pending``: control makes a new filesystem before the next mount."""
+
+    disk_id: str
+    account_id: str
+    region: str
+    az: str
+    name: str
+    description: str | None
+    disk_type: str
+    size_gb: int
+    iops: int | None
+    fs_type: str
+    status: str
+    snapshot_id: str | None
+    pod_id: str | None
+    volume_name: str | None
+    attached_at: datetime | None
+    auto_delete: bool
+    format_pending: bool
+    charge: Charge
+    tags: tuple[tuple[str, str | None], ...]
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class SnapshotRecord:
+    snapshot_id: str
+    account_id: str
+    region: str
+    disk_id: str
+    name: str
+    description: str | None
+    size_gb: int
+    fs_type: str
+    status: str
+    created_at: datetime

@@ -2,28 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
+from podyard import hostcmd
 
 
-class NetworkFailure(Exception):
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+class NetworkFailure(hostcmd.CommandFailure):
+    """A failed change to the host network."""
 
 
 async def run(*argv: str, stdin: str | None = None, check: bool = True) -> str:
     """Run a command; its stdout. A failure raises NetworkFailure with its stderr, unless
     ``check`` is off (for removals of what may already be gone)."""
-    proc = await asyncio.create_subprocess_exec(
-        *argv,
-        stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await proc.communicate(stdin.encode() if stdin is not None else None)
-    if check and proc.returncode != 0:
-        raise NetworkFailure(f"{' '.join(argv[:4])}: {err.decode(errors='replace').strip()}")
-    return out.decode()
+    return await hostcmd.run(*argv, stdin=stdin, check=check, failure=NetworkFailure)
 
 
 def in_ns(ns: str, *argv: str) -> tuple[str, ...]:

@@ -14,6 +14,7 @@ import asyncio
 import json
 import logging
 
+from podyard import faults
 from podyard.domain.netplan import ElasticIp, Port, VpcPlan, uplink_address
 from podyard.domain.network import mac_for
 from podyard.network import rules, shaping
@@ -110,6 +111,7 @@ class Dataplane:
         if self._applied.get(plan.vpc_id) != ruleset:
             await run(*in_ns(ns, "nft", "-f", "-"), stdin=ruleset)
             self._applied[plan.vpc_id] = ruleset
+            faults.point("network.rules_loaded")
         await self._sync_routes(plan.vpc_id, {e.inner for e in eips})
         if self._shaped.get(plan.vpc_id) != tuple(eips):
             await self._shape(plan.vpc_id, ns, eips)
@@ -180,6 +182,7 @@ class Dataplane:
         await run("ip", "-n", ns, "link", "del", vpc_end, check=False)
         await run("ip", "link", "del", pod_end, check=False)
         await run("ip", "link", "add", pod_end, "type", "veth", "peer", "name", vpc_end, "netns", ns)
+        faults.point("network.port_made")
         try:
             await run("ip", "link", "set", pod_end, "netns", str(pid))
         except NetworkFailure:

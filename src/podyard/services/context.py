@@ -5,16 +5,25 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from podyard.domain.errors import InvalidArgument
 from podyard.domain.regions import Region
+from podyard.domain.registries import RegistryPolicy
+from podyard.services.registries import Resolver, system_resolver
 from podyard.services.sessions import Sessions
 from podyard.store.crypto import SecretBox
 from podyard.store.db import Database
 
 if TYPE_CHECKING:
     from podyard.runtime.protocol import Runtime
+
+
+# Who makes cloud disks and snapshots real: "control" (its disk job: a disk is creating,
+# or deleting, until control says it is made, or gone: store/disks.py), or "at_once" (no
+# disk part, the fake runtime: the store's word is final at once). None: nothing makes
+# disks on this host yet, so nothing creates one (501).
+DiskMaker = Literal["control", "at_once"]
 
 
 def utcnow() -> datetime:
@@ -36,6 +45,15 @@ class ServiceContext:
     now: Callable[[], datetime] = field(default=utcnow)
     runtime: Runtime | None = None  # set once the runtime is up
     sessions: Sessions = field(default_factory=Sessions)
+    # Which registries images may come from, and how their names are resolved for it.
+    registry_policy: RegistryPolicy = field(default_factory=RegistryPolicy.parse)
+    resolve: Resolver = field(default_factory=system_resolver)
+    disk_maker: DiskMaker | None = None
+    # Disks are sparse: all disks' sizes together may reach disk_overcommit × the bytes
+    # disk_capacity() says the host can give them (app.py: services/disk_space.host_capacity).
+    # None: no room check.
+    disk_capacity: Callable[[], int] | None = None
+    disk_overcommit: float = 4.0
 
     def check_region(self, region_id: str) -> None:
         if region_id != self.region.region_id:

@@ -33,9 +33,9 @@ from podyard.store.elastic_ips import ElasticIpFilter, NewElasticIp
 ID = "elasticIpId"
 
 
-def _standing(s: Any, account: AccountRecord) -> AccountRecord:
+def _standing(ctx: ServiceContext, s: Any, account: AccountRecord) -> AccountRecord:
     """The account's standing as it is now (flags change from the command line)."""
-    return accounts.by_access_key(s, account.access_key) or account
+    return accounts.by_access_key(s, ctx.secret_box, account.access_key) or account
 
 
 def _short(ctx: ServiceContext, field: str, asked: int) -> Any:
@@ -76,7 +76,7 @@ def create_elastic_ips(
     now = ctx.now()
     with ctx.db.write() as s:
         accounts.lock_account(s, account.account_id)
-        standing = _standing(s, account)
+        standing = _standing(ctx, s, account)
         elastic_ips.check_can_buy(standing.verified, standing.in_arrears, "createElasticIps")
         _check_quota(ctx, s, account.account_id, region, req.max_count)
         if req.elastic_ip_address:
@@ -170,7 +170,7 @@ def delete_elastic_ip(ctx: ServiceContext, account: AccountRecord, region: str, 
 
 
 def _pod(s: Any, account: AccountRecord, region: str, pod_id: str, action: Action) -> PodRecord:
-    pod = pods.get(s, account.account_id, region, pod_id)
+    pod = pods.get(s, account.account_id, region, pod_id, lock=True)
     if pod is None:
         raise NotFound(f"podId: pod {pod_id} not found")
     check_allowed(action, Phase(pod.phase), pod_id)
@@ -193,7 +193,7 @@ def associate_elastic_ip(
     action = Action.ASSOCIATE
     with ctx.db.write() as s:
         pod = _pod(s, account, region, pod_id, action)
-        standing = _standing(s, account)
+        standing = _standing(ctx, s, account)
         elastic_ips.check_can_associate(standing.verified, standing.in_arrears, pod_id, action)
         eip = _eip(s, account, region, req.elastic_ip_id)
         if eip.pod_id == pod_id:

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
+from podyard import faults
 from podyard.domain import billing, naming, network
 from podyard.domain.errors import AlreadyExists, InvalidArgument, NotFound
 from podyard.domain.ids import new_id
@@ -31,9 +32,10 @@ from podyard.domain.specs.actions import (
 )
 from podyard.domain.specs.containers import ResourceRequestsSpec
 from podyard.domain.status import Condition, ContainerStatus
-from podyard.services import elastic_ips
+from podyard.services import disk_space, elastic_ips, pod_disks
 from podyard.services.context import ServiceContext
 from podyard.services.quotas import limit_of
+from podyard.services.registries import check_container_images
 from podyard.services.secrets import check_container_secrets
 from podyard.store import accounts, networks, pods
 from podyard.store.pods import PodFilter
@@ -54,7 +56,7 @@ def _request_hash(req: CreatePodsRequest) -> str:
 
 def _fresh_account(ctx: ServiceContext, s: Any, account: AccountRecord) -> AccountRecord:
     """The account's standing as it is now (flags change from the command line)."""
-    return accounts.by_access_key(s, account.access_key) or account
+    return accounts.by_access_key(s, ctx.secret_box, account.access_key) or account
 
 
 def create_pods(ctx: ServiceContext, account: AccountRecord, region: str, req: CreatePodsRequest) -> list[str]:
@@ -64,8 +66,10 @@ def create_pods(ctx: ServiceContext, account: AccountRecord, region: str, req: C
         raise InvalidArgument(
             f"podSpec.az: {spec.az!r} is not an availability zone of {region}: {', '.join(ctx.region.azs)}"
         )
+    check_container_images(ctx, spec.containers, "podSpec.containers")  # resolves names: before the transaction
     nic = spec.primary_network_interface.network_interface
     names, hostnames = req.pod_names(), req.hostnames()
+    capacity = disk_space.capacity_now(ctx) if spec.volumes else None  # I/O: before the transaction
     now = ctx.now()
     try:
         with ctx.db.write() as s:
@@ -101,6 +105,7 @@ def create_pods(ctx: ServiceContext, account: AccountRecord, region: str, req: C
                 used_containers,
                 req.max_count * len(spec.containers),
             )
+            volumes = pod_disks.plan(s, ctx, account.account_id, region, spec, req.max_count, capacity)
             taken = pods.names_taken(s, account.account_id, region, names)
             if taken:
                 raise AlreadyExists(f"podSpec.name: a pod named {taken[0]!r} exists already in {region}")
@@ -137,7 +142,7 @@ def create_pods(ctx: ServiceContext, account: AccountRecord, region: str, req: C
                             if spec.termination_grace_period_seconds is not None
                             else DEFAULT_GRACE_SECONDS
                         ),
-                        spec=pod_spec,
+                        spec=volumes.spec_of(s, pod_id, pod_spec, now),
                         vpc_id=subnet.vpc_id,
                         subnet_id=subnet.subnet_id,
                         ip=ip,
@@ -176,6 +181,7 @@ def create_pods(ctx: ServiceContext, account: AccountRecord, region: str, req: C
                 )
     except IntegrityError as e:  # only if two requests raced past the checks above
         raise AlreadyExists("podSpec: a pod of that name or address was created concurrently; retry") from e
+    faults.point("createPods.committed")
     if spec.elastic_ip is not None:
         ctx.nudge_vpc(subnet.vpc_id)
     for pod_id in pod_ids:
@@ -268,7 +274,7 @@ def _act(
     the intent. ``extra(session, pod)`` makes the action's own changes in the same step."""
     ctx.check_region(region)
     with ctx.db.write() as s:
-        pod = pods.get(s, account.account_id, region, pod_id)
+        pod = pods.get(s, account.account_id, region, pod_id, lock=True)
         if pod is None:
             raise NotFound(f"podId: pod {pod_id} not found")
         check_allowed(action, Phase(pod.phase), pod_id)
@@ -281,6 +287,7 @@ def _act(
             extra(s, pod)
         phase, desired = LEADS_TO[action]
         pods.apply_intent(s, pod_id, phase=phase, desired=desired, bump_generation=bump_generation)
+    faults.point(f"{action}.committed")
     ctx.nudge(pod_id)
 
 
@@ -302,6 +309,7 @@ def delete_pod(
     def release(s: Any, pod: PodRecord) -> None:
         if elastic_ips.release_of_pod(s, pod.pod_id, delete=delete_elastic_ip):
             released.append(pod.vpc_id)
+        pod_disks.release_of_pod(s, ctx, pod.pod_id)
 
     _act(ctx, account, region, pod_id, Action.DELETE, extra=release)
     for vpc_id in released:
@@ -313,7 +321,7 @@ def modify_pod_attribute(
 ) -> None:
     ctx.check_region(region)
     with ctx.db.write() as s:
-        pod = pods.get(s, account.account_id, region, pod_id)
+        pod = pods.get(s, account.account_id, region, pod_id, lock=True)
         if pod is None:
             raise NotFound(f"podId: pod {pod_id} not found")
         check_allowed(Action.MODIFY, Phase(pod.phase), pod_id)
@@ -353,6 +361,8 @@ def rebuild_pod(ctx: ServiceContext, account: AccountRecord, region: str, pod_id
             new_specs[c.name] = {**kept, **{k: v for k, v in given.items() if k in REBUILT_FIELDS}}
         pods.replace_container_specs(s, pod_id, new_specs)
 
+    ctx.check_region(region)
+    check_container_images(ctx, req.containers, "containers")  # resolves names: before the transaction
     _act(ctx, account, region, pod_id, Action.REBUILD, bump_generation=True, extra=rebuild)
 
 

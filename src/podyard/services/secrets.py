@@ -52,9 +52,12 @@ def describe_secrets(
 
 
 def delete_secret(ctx: ServiceContext, account: AccountRecord, region: str, name: str) -> None:
-    """The docs are silent on a secret still in use: podyard refuses, naming the pods."""
+    """The docs are silent on a secret still in use: podyard refuses, naming the pods.
+    Under the account's lock, as createPods checks its secrets under it: a pod is never
+    created with a secret deleted meanwhile (a row lock on PostgreSQL)."""
     ctx.check_region(region)
     with ctx.db.write() as s:
+        accounts.lock_account(s, account.account_id)
         if not secrets.exists(s, account.account_id, region, name):
             raise NotFound(f"name: secret {name} not found")
         using = secrets.users(s, account.account_id, region, name)

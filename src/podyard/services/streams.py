@@ -80,7 +80,7 @@ async def exec_start(
     if session.started:
         raise FailedPrecondition(f"exec {exec_id} was started already; create another")
     await _running(ctx, account, region, pod_id, name)
-    session.started = True
+    ctx.sessions.start(session)
     with _refused("the exec could not be started", ctx, session):
         stream = await _runtime(ctx).exec_start(session.runtime_id, session.tty)
     return session, stream
@@ -92,7 +92,7 @@ async def attach(
     container = await _running(ctx, account, region, pod_id, name)
     tty = bool(container.spec.get("tty"))
     session = ctx.sessions.open("attach", account.account_id, pod_id, name, tty)
-    session.started = True
+    ctx.sessions.start(session)
     with _refused("could not attach", ctx, session):
         stream = await _runtime(ctx).attach(pod_id, name, stdin=tty)
     return session, stream
@@ -144,7 +144,7 @@ async def resize_tty(
         await _container(ctx, account, region, pod_id, name)
         session = ctx.sessions.find(exec_id, account.account_id, pod_id, name)
         if not session.tty:
-            raise FailedPrecondition(f"exec {exec_id} has no TTY to resize (execCreate with tty)")
+            return  # no terminal to size: a no-op, as Kubernetes ignores it (jdc resizes every exec at exit)
         if not session.started:
             raise FailedPrecondition(f"exec {exec_id} has not been started; resize it once it runs")
         with _refused("the TTY could not be resized", ctx):

@@ -20,11 +20,15 @@ from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from podyard.store.crypto import SecretBox
+
 MIGRATIONS = Path(__file__).parent / "migrations"
+# PostgreSQL's advisory lock (a transaction's) that migrations hold: podyard's own number.
+MIGRATION_LOCK = 0x706F6479617264  # "podyard"
 T = TypeVar("T")
 
 
@@ -45,33 +49,71 @@ def _sqlite_setup(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+def with_driver(url: str) -> str:
+    """The URL with podyard's driver for its database: a plain ``postgresql://`` (or
+    ``postgres://``) URL means psycopg 3, which podyard depends on."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    return url
+
+
 class Database:
     def __init__(self, url: str) -> None:
-        self.url = url
-        self.is_sqlite = url.startswith("sqlite")
-        kwargs: dict[str, Any] = {}
+        self.url = with_driver(url)
+        self.is_sqlite = self.url.startswith("sqlite")
+        # Work that waits on the database runs here, off the event loop. SQLite has one
+        # writer at a time: one thread queues its work without lock convoys between
+        # threads fighting for the GIL (measured: 3x the create rate of a pool of 32).
+        workers = 1 if self.is_sqlite else 16
+        kwargs: dict[str, Any]
         if self.is_sqlite:
-            kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
-            kwargs["pool_size"] = 16
-        self.engine = create_engine(url, **kwargs)
+            kwargs = {"connect_args": {"check_same_thread": False, "timeout": 30}, "pool_size": 16}
+        else:
+            # A connection for each worker, and a few for reads made elsewhere (key lookups).
+            kwargs = {"pool_size": workers, "max_overflow": 8}
+        self.engine = create_engine(self.url, **kwargs)
         if self.is_sqlite:
             _sqlite_setup(self.engine)
         self._read = sessionmaker(self.engine, expire_on_commit=False)
         self._local = threading.local()
-        # Work that waits on the database runs here, off the event loop. SQLite has one
-        # writer at a time: one thread queues its work without lock convoys between
-        # threads fighting for the GIL (measured: 3x the create rate of a pool of 32).
-        self.executor = ThreadPoolExecutor(max_workers=1 if self.is_sqlite else 16, thread_name_prefix="podyard-db")
+        self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="podyard-db")
         self._write = sessionmaker(self.engine.execution_options(podyard_write=True), expire_on_commit=False)
 
-    def migrate(self) -> None:
-        """Bring the schema to the newest Alembic revision."""
+    def migrate(self, secret_box: SecretBox | None = None) -> None:
+        """Bring the schema to the newest Alembic revision. ``secret_box``: for migrations
+        that seal what was kept clear (0006, accounts' secret keys); an empty database
+        needs none."""
         cfg = Config()
         cfg.set_main_option("script_location", str(MIGRATIONS))
         cfg.attributes["connection_url"] = self.url
+        cfg.attributes["secret_box"] = secret_box
         with self.engine.begin() as conn:
+            if not self.is_sqlite:  # replicas starting together migrate one after the other
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
+        if cfg.attributes.get("scrub"):
+            self.scrub(sorted(cfg.attributes["scrub"]))
+
+    def scrub(self, tables: list[str]) -> None:
+        """Rewrite the files of ``tables`` (SQLite: the whole database) so that values a
+        migration replaced in place, e.g. a clear secret it sealed, leave no old copy in
+        free pages, dead rows or the write-ahead log. Outside any transaction."""
+        raw = self.engine.raw_connection()
+        try:
+            conn: Any = raw.driver_connection
+            if self.is_sqlite:  # isolation_level None (see _sqlite_setup): no implicit BEGIN
+                conn.execute("VACUUM")
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            else:
+                conn.commit()
+                conn.autocommit = True
+                for table in tables:
+                    conn.execute(f'VACUUM FULL "{table}"')
+                conn.autocommit = False
+        finally:
+            raw.close()
 
     @contextmanager
     def read(self) -> Iterator[Session]:

@@ -19,10 +19,9 @@ from podyard.domain.billing import Charge
 from podyard.domain.errors import AlreadyExists
 from podyard.domain.ids import new_id
 from podyard.domain.records import ElasticIpRecord
+from podyard.store.inserts import RETRIES, insert_unless_taken
 from podyard.store.paging import page_list, page_rows
 from podyard.store.tables import ElasticIp, Pod
-
-RETRIES = 5
 
 
 @dataclass(frozen=True)
@@ -160,26 +159,10 @@ def _row_of(new: NewElasticIp, address: str, now: datetime) -> ElasticIp:
     )
 
 
-def _insert(session: Session, rows: list[ElasticIp]) -> bool:
-    """Insert in a savepoint; False if an address (or a pod) was taken meanwhile. What the
-    transaction holds already is flushed first: its own failures are not a lost race."""
-    session.flush()
-    try:
-        with session.begin_nested():
-            session.add_all(rows)
-            session.flush()
-    except IntegrityError:
-        for r in rows:
-            if r in session:
-                session.expunge(r)
-        return False
-    return True
-
-
 def insert_at(session: Session, new: NewElasticIp, address: str, now: datetime) -> str:
     """An elastic IP at a chosen address (checked free by the caller); its id."""
     row = _row_of(new, address, now)
-    if not _insert(session, [row]):
+    if not insert_unless_taken(session, [row]):
         raise AlreadyExists(f"elasticIpAddress: {address} was taken concurrently; choose another")
     return row.elastic_ip_id
 
@@ -202,7 +185,7 @@ def insert_allocating(
         if len(addresses) < len(wanted):
             raise on_short(len(addresses))
         rows = [_row_of(new, a, now) for new, a in zip(wanted, addresses, strict=True)]
-        if _insert(session, rows):
+        if insert_unless_taken(session, rows):
             return [(r.elastic_ip_id, r.address) for r in rows]
     raise AlreadyExists(f"the elastic IP pool {pool} is being allocated concurrently; retry")
 

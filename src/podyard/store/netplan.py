@@ -31,10 +31,12 @@ def vpc_plan(session: Session, vpc_id: str, eip_pool: str, inner_pool: str) -> V
         return None
     subnets = {s.subnet_id: s.cidr for s in session.scalars(select(Subnet).where(Subnet.vpc_id == vpc_id))}
     c = Pod.__table__.c
+    # In a fixed order: the same pods make the same plan, so an unchanged VPC's rules and
+    # shaping are not loaded again (PostgreSQL returns rows in a new order after updates).
     rows = session.execute(
-        select(c.pod_id, c.subnet_id, c.ip, c.secondary_ips, c.security_group_ids).where(
-            c.vpc_id == vpc_id, c.desired != Desired.DELETED
-        )
+        select(c.pod_id, c.subnet_id, c.ip, c.secondary_ips, c.security_group_ids)
+        .where(c.vpc_id == vpc_id, c.desired != Desired.DELETED)
+        .order_by(c.pod_id)
     ).all()
     groups = sorted({g for r in rows for g in r.security_group_ids})
     rules: dict[str, list[Rule]] = {g: [] for g in groups}

@@ -9,9 +9,11 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from podyard.domain import network
+from podyard.domain.errors import AlreadyExists
 from podyard.domain.ids import new_id
 from podyard.domain.records import NetworkRecord, SubnetRecord
 from podyard.domain.security_groups import DEFAULT_PRIORITY, Rule, default_group_rules
+from podyard.store.inserts import RETRIES, insert_unless_taken
 from podyard.store.tables import IpAllocation, SecurityGroup, SecurityGroupRule, Subnet, Vpc
 
 
@@ -61,11 +63,26 @@ def default_network(session: Session, account_id: str, region: str) -> NetworkRe
 
 def create_default_network(session: Session, account_id: str, region: str, pool: str, prefix: int) -> NetworkRecord:
     """A default VPC, one subnet from the next free block of the host pool, and a security
-    group that allows all egress and all ingress from the VPC."""
+    group that allows all egress and all ingress from the VPC. Another account's network
+    made meanwhile may take the block (PostgreSQL): then the next one is chosen."""
     now = datetime.now(UTC).replace(microsecond=0)  # whole seconds, as the services' clock
-    used = session.scalar(select(func.max(Subnet.pool_index)))
-    index = 0 if used is None else used + 1
-    cidr = network.nth_subnet(pool, prefix, index)
+    for _ in range(RETRIES):
+        used = session.scalar(select(func.max(Subnet.pool_index)))
+        index = 0 if used is None else used + 1
+        vpc, subnet, sg = _default_network_rows(account_id, region, network.nth_subnet(pool, prefix, index), index, now)
+        if insert_unless_taken(session, [vpc], [subnet, sg]):
+            return NetworkRecord(
+                vpc_id=vpc.vpc_id,
+                subnet_id=subnet.subnet_id,
+                subnet_cidr=subnet.cidr,
+                security_group_id=sg.security_group_id,
+            )
+    raise AlreadyExists(f"the subnet pool {pool} is being allocated concurrently; retry")
+
+
+def _default_network_rows(
+    account_id: str, region: str, cidr: str, index: int, now: datetime
+) -> tuple[Vpc, Subnet, SecurityGroup]:
     vpc = Vpc(vpc_id=new_id("vpc"), account_id=account_id, region=region, name="default", cidr=cidr, created_at=now)
     subnet = Subnet(
         subnet_id=new_id("subnet"),
@@ -90,13 +107,7 @@ def create_default_network(session: Session, account_id: str, region: str, pool:
         rule_row(sg.security_group_id, i, r, None, DEFAULT_PRIORITY, now)
         for i, r in enumerate(default_group_rules(cidr))
     ]
-    session.add_all([vpc])
-    session.flush()
-    session.add_all([subnet, sg])
-    session.flush()
-    return NetworkRecord(
-        vpc_id=vpc.vpc_id, subnet_id=subnet.subnet_id, subnet_cidr=cidr, security_group_id=sg.security_group_id
-    )
+    return vpc, subnet, sg
 
 
 def subnet(session: Session, account_id: str, region: str, subnet_id: str) -> SubnetRecord | None:

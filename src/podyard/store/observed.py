@@ -5,7 +5,7 @@ from __future__ import annotations
 from podyard.domain.netplan import VpcPlan
 from podyard.domain.records import PodRecord, SubnetRecord
 from podyard.domain.secrets import RegistryAuth
-from podyard.store import netplan, networks, pods, secrets
+from podyard.store import disks, netplan, networks, pods, secrets
 from podyard.store.crypto import SecretBox
 from podyard.store.db import Database
 from podyard.store.pods import Observation
@@ -40,10 +40,11 @@ class ObservedStore:
     def forget(self, pod_id: str, intent_version: int) -> bool:
         """Delete the pod's rows and free its address, unless a newer intent arrived."""
         with self.db.write() as s:
-            current = pods.get_any(s, pod_id)
+            current = pods.get_any(s, pod_id, lock=True)
             if current is None or current.intent_version != intent_version:
                 return False
             pods.delete_pod(s, pod_id)
+            disks.release_pod(s, pod_id)
             return True
 
     def vpc_plan(self, vpc_id: str, eip_pool: str, inner_pool: str) -> VpcPlan | None:

@@ -151,8 +151,9 @@ def read_pod(db: Database, account_id: str | None, region: str | None, pod_id: s
     return records[0] if records else None
 
 
-def _pod_rows(session: Session, *where: Any) -> Sequence[RowMapping]:
-    return session.execute(select(_POD).where(*where)).mappings().all()
+def _pod_rows(session: Session, *where: Any, lock: bool = False) -> Sequence[RowMapping]:
+    query = select(_POD).where(*where)
+    return session.execute(query.with_for_update() if lock else query).mappings().all()
 
 
 def insert_pod(session: Session, r: PodRecord) -> None:
@@ -236,13 +237,16 @@ def remember_client_token(
     )
 
 
-def get(session: Session, account_id: str, region: str, pod_id: str) -> PodRecord | None:
-    rows = _pod_rows(session, _POD.c.pod_id == pod_id, _POD.c.account_id == account_id, _POD.c.region == region)
+def get(session: Session, account_id: str, region: str, pod_id: str, *, lock: bool = False) -> PodRecord | None:
+    """The account's pod; ``lock`` holds it (on PostgreSQL) to the transaction's end, so
+    an action checked against its phase is written before another is checked."""
+    where = (_POD.c.pod_id == pod_id, _POD.c.account_id == account_id, _POD.c.region == region)
+    rows = _pod_rows(session, *where, lock=lock)
     return _records(session, rows)[0] if rows else None
 
 
-def get_any(session: Session, pod_id: str) -> PodRecord | None:
-    rows = _pod_rows(session, _POD.c.pod_id == pod_id)
+def get_any(session: Session, pod_id: str, *, lock: bool = False) -> PodRecord | None:
+    rows = _pod_rows(session, _POD.c.pod_id == pod_id, lock=lock)
     return _records(session, rows)[0] if rows else None
 
 
@@ -263,12 +267,14 @@ _FILTERS = (
 
 
 def _conditions(account_id: str, region: str, f: PodFilter) -> list[Any]:
+    """The filters as conditions; "contains" ignores case on every database (as SQLite's
+    LIKE, which the raw path uses, does; PostgreSQL's LIKE would not)."""
     c = _POD.c
     where = [c.account_id == account_id, c.region == region]
     for field_name, column, op in _FILTERS:
         value = getattr(f, field_name)
         if value:
-            where.append(c[column].in_(value) if op == "in" else c[column].contains(value, autoescape=True))
+            where.append(c[column].in_(value) if op == "in" else c[column].icontains(value, autoescape=True))
     return where
 
 
@@ -378,7 +384,8 @@ class Observation:
 def save_observation(session: Session, pod_id: str, intent_version: int, obs: Observation) -> bool:
     """Write what was observed. The phase (and desired state) are written only if no user
     action came in since the reconciler read the pod; returns whether they were."""
-    version = session.scalar(select(_POD.c.intent_version).where(_POD.c.pod_id == pod_id))
+    # Locked (on PostgreSQL): a user action lands before this read or after this write.
+    version = session.scalar(select(_POD.c.intent_version).where(_POD.c.pod_id == pod_id).with_for_update())
     if version is None:
         return False
     current = version == intent_version

@@ -50,7 +50,7 @@ def page(
 ) -> tuple[list[SecretRecord], int]:
     q = select(SecretRow).where(SecretRow.account_id == account_id, SecretRow.region == region)
     if name_like:
-        q = q.where(SecretRow.name.contains(name_like, autoescape=True))
+        q = q.where(SecretRow.name.icontains(name_like, autoescape=True))  # as the pods' name filter
     total = session.scalar(select(func.count()).select_from(q.subquery()))
     rows = session.scalars(
         q.order_by(SecretRow.created_at.desc(), SecretRow.name).offset((number - 1) * size).limit(size)

@@ -25,7 +25,8 @@ from sqlalchemy.types import TypeDecorator
 
 
 class UtcDateTime(TypeDecorator[datetime]):
-    """Aware UTC datetimes in, aware UTC datetimes out (SQLite keeps no zone)."""
+    """Aware UTC datetimes in, aware UTC datetimes out: SQLite keeps no zone, and
+    PostgreSQL answers in its session's time zone, whatever the server is set to."""
 
     impl = DateTime(timezone=True)
     cache_ok = True
@@ -36,9 +37,9 @@ class UtcDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC) if value is not None else None
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class Base(DeclarativeBase):
@@ -51,7 +52,8 @@ class Account(Base):
     account_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     name: Mapped[str] = mapped_column(String(64), unique=True)
     access_key: Mapped[str] = mapped_column(String(64), unique=True)
-    secret_key: Mapped[str] = mapped_column(String(128))
+    # The secret key, sealed (store/accounts.py), base64: never in clear at rest.
+    sealed_secret_key: Mapped[str] = mapped_column(String(128))
     verified: Mapped[bool] = mapped_column(Boolean, default=True)
     in_arrears: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime]
@@ -151,6 +153,69 @@ class ElasticIp(Base):
     pod_id: Mapped[str | None] = mapped_column(String(32), unique=True)
     tags: Mapped[list[Any]]
     charge_mode: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime]
+
+
+class Disk(Base):
+    """A cloud disk of an account: attached to at most one pod (``pod_id``, no foreign key:
+    a pod's row goes before its disks are released), as its volume ``volume_name``."""
+
+    __tablename__ = "disks"
+    __table_args__ = (Index("ix_disks_listing", "account_id", "region", "created_at", "disk_id"),)
+
+    disk_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.account_id"))
+    region: Mapped[str] = mapped_column(String(32))
+    az: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(32))
+    description: Mapped[str | None] = mapped_column(Text)
+    disk_type: Mapped[str] = mapped_column(String(16))
+    size_gb: Mapped[int] = mapped_column(Integer)
+    iops: Mapped[int | None] = mapped_column(Integer)
+    fs_type: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    snapshot_id: Mapped[str | None] = mapped_column(String(32))  # the snapshot it was made from
+    pod_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    volume_name: Mapped[str | None] = mapped_column(String(63))
+    attached_at: Mapped[datetime | None]
+    auto_delete: Mapped[bool] = mapped_column(Boolean, default=False)
+    # control makes a new filesystem (fs_type) before the next mount (formatVolume).
+    format_pending: Mapped[bool] = mapped_column(Boolean, default=False)
+    charge_mode: Mapped[str] = mapped_column(String(32))
+    tags: Mapped[list[Any]]
+    created_at: Mapped[datetime]
+
+
+class Snapshot(Base):
+    """A snapshot of a disk; it outlives the disk (``disk_id`` has no foreign key)."""
+
+    __tablename__ = "snapshots"
+    __table_args__ = (Index("ix_snapshots_listing", "account_id", "region", "created_at", "snapshot_id"),)
+
+    snapshot_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.account_id"))
+    region: Mapped[str] = mapped_column(String(32))
+    disk_id: Mapped[str] = mapped_column(String(32), index=True)
+    name: Mapped[str] = mapped_column(String(32))
+    description: Mapped[str | None] = mapped_column(Text)
+    size_gb: Mapped[int] = mapped_column(Integer)
+    fs_type: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    created_at: Mapped[datetime]
+
+
+class DiskClientToken(Base):
+    """createDisks and createSnapshot idempotency, apart from createPods' tokens: the
+    action, the token, a hash of the request, and the ids it made."""
+
+    __tablename__ = "disk_client_tokens"
+
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.account_id"), primary_key=True)
+    region: Mapped[str] = mapped_column(String(32), primary_key=True)
+    action: Mapped[str] = mapped_column(String(32), primary_key=True)
+    token: Mapped[str] = mapped_column(String(64), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    resource_ids: Mapped[list[Any]]
     created_at: Mapped[datetime]
 
 

@@ -10,7 +10,7 @@ from pydantic import AfterValidator, Field, model_validator
 from podyard.domain import naming
 from podyard.domain.specs.containers import RebuildContainerSpec, ResourceRequestsSpec
 from podyard.domain.specs.pod import Description, PodSpec, _unique_names
-from podyard.domain.specs.wire import Dns1123Label, Flag, WireModel
+from podyard.domain.specs.wire import INTEGER_MAX, Dns1123Label, Flag, WireModel
 
 MAX_COUNT = 100
 CLIENT_TOKEN_MAX = 64
@@ -34,6 +34,8 @@ class CreatePodsRequest(WireModel):
             raise ValueError("maxCount must be 1 when primaryIpAddress is given")
         if nic.secondary_ip_addresses and self.max_count != 1:
             raise ValueError("maxCount must be 1 when secondaryIpAddresses are given")
+        if self.max_count != 1 and any(v.jdcloud_disk.volume_id for v in self.pod_spec.volumes or []):
+            raise ValueError("maxCount must be 1 when a volume is an existing disk (volumeId): one pod at a time")
         for name in self.pod_names():
             error = naming.dns1123_subdomain_error(name)
             if error:
@@ -96,7 +98,7 @@ class TagFilterSpec(WireModel):
 
 
 class PageQuery(WireModel):
-    page_number: Annotated[int, Field(ge=1)] | None = None
+    page_number: Annotated[int, Field(ge=1, le=INTEGER_MAX)] | None = None
     page_size: Annotated[int, Field(ge=10, le=100)] | None = None
     filters: list[FilterSpec] | None = None
 

@@ -126,8 +126,8 @@ class CloudDiskSpec(WireModel):
     """A container's system disk: ``local`` (its writable layer on the node) or ``cloud``."""
 
     unsupported = {
-        "volume_id": "existing cloud disks arrive with the disk service",
-        "snapshot_id": "disks from snapshots arrive with the disk service",
+        "volume_id": "a system disk is made with its container; existing disks are pod volumes",
+        "snapshot_id": "a system disk is made with its container; disks from snapshots are pod volumes",
     }
 
     category: Literal["cloud", "local"] | None = None

@@ -12,7 +12,7 @@ from podyard.domain.instance_types import INSTANCE_TYPES
 from podyard.domain.quotas import MAX_GROUPS_PER_INTERFACE
 from podyard.domain.resources import resources_error
 from podyard.domain.specs.containers import ContainerSpec
-from podyard.domain.specs.wire import Dns1123Label, Flag, Hostname, IPv4, WireModel
+from podyard.domain.specs.wire import Dns1123Label, Flag, Hostname, IPv4, WireModel, _checked, field_error
 
 DESCRIPTION_MAX = 256
 # Resolver options a Linux resolv.conf knows; only these three take a value.
@@ -23,6 +23,7 @@ RESOLVER_OPTIONS = frozenset(
 VALUED_RESOLVER_OPTIONS = frozenset({"ndots", "timeout", "attempts"})
 
 Description = Annotated[str, Field(max_length=DESCRIPTION_MAX)]
+DiskName = Annotated[str, AfterValidator(_checked(disks.name_error))]
 
 
 class PodDnsConfigOptionSpec(WireModel):
@@ -71,28 +72,46 @@ class HostAliasSpec(WireModel):
 
 
 class JDCloudVolumeSourceSpec(WireModel):
-    unsupported = {
-        "volume_id": "existing cloud disks arrive with the disk service",
-        "snapshot_id": "disks from snapshots arrive with the disk service",
-    }
+    """A pod's cloud disk: a new one (diskType, sizeGB), one made from a snapshot
+    (snapshotId, diskType, sizeGB at least the snapshot's), or an existing one (volumeId),
+    formatted only with formatVolume. fsType: xfs unless given (an existing disk: the
+    filesystem it holds). The account's snapshot and disk are checked by services/."""
 
-    volume_id: str | None = None
-    name: str | None = None
-    snapshot_id: str | None = None
+    volume_id: Annotated[str, Field(min_length=1)] | None = None
+    name: DiskName | None = None
+    snapshot_id: Annotated[str, Field(min_length=1)] | None = None
     disk_type: str | None = None
     size_gb: int | None = Field(None, alias="sizeGB")
-    fs_type: Literal["xfs", "ext4"]
+    fs_type: Literal["xfs", "ext4"] | None = None
     format_volume: Flag | None = None
-    iops: Annotated[int, Field(ge=1)] | None = None
+    iops: int | None = None
     auto_delete: Flag | None = None
 
     @model_validator(mode="after")
     def _rules(self) -> JDCloudVolumeSourceSpec:
         if self.volume_id:
-            return self  # an existing disk has its own type and size
-        error = disks.new_disk_error(self.disk_type, self.size_gb, self.iops, disks.DATA_DISK_RULES)
+            if self.snapshot_id:
+                raise field_error("snapshotId", "a volume is an existing disk (volumeId) or one made from a snapshot")
+            for field in ("name", "disk_type", "size_gb", "iops"):
+                if getattr(self, field) is not None:
+                    alias = type(self).model_fields[field].alias or field
+                    raise field_error(alias, "an existing disk (volumeId) keeps its own; leave it out")
+            return self
+        if self.disk_type is None:
+            raise field_error("diskType", "a new disk needs diskType: " + ", ".join(disks.DATA_DISK_RULES))
+        error = disks.type_error(self.disk_type, disks.DATA_DISK_RULES)
         if error:
-            raise ValueError(error)
+            raise field_error("diskType", error)
+        if self.size_gb is None:
+            if self.snapshot_id:
+                return self  # the snapshot's size, and the iops rule with it, once services know it
+            raise field_error("sizeGB", "a new disk needs sizeGB")
+        error = disks.size_error(self.disk_type, self.size_gb, disks.DATA_DISK_RULES)
+        if error:
+            raise field_error("sizeGB", error)
+        error = disks.iops_error(self.disk_type, self.size_gb, self.iops)
+        if error:
+            raise field_error("iops", error)
         return self
 
 
@@ -240,7 +259,6 @@ def _unique_names(kind: str) -> Callable[[list[Any] | None], list[Any] | None]:
 class PodSpec(WireModel):
     unsupported = {
         "ag_id": "availability groups are not offered",
-        "volumes": "cloud-disk volumes arrive with the disk service",
         "secondary_network_interfaces": "a pod has one network interface",
         "resource_group_id": "resource groups are not offered",
         "auto_match_image_cache": "image caches are not offered",
@@ -281,6 +299,10 @@ class PodSpec(WireModel):
     @model_validator(mode="after")
     def _cross_field_rules(self) -> PodSpec:
         volumes = {v.name for v in self.volumes or []}
+        held = [v.jdcloud_disk.volume_id for v in self.volumes or [] if v.jdcloud_disk.volume_id]
+        twice = next((d for d in held if held.count(d) > 1), None)
+        if twice:
+            raise ValueError(f"volumes: disk {twice} is given in two volumes; a disk is one volume of one pod")
         for c in self.containers:
             for m in c.volume_mounts or []:
                 if m.name not in volumes:

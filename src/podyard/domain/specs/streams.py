@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
-from podyard.domain.specs.wire import Flag, WireModel
+from podyard.domain.specs.wire import INTEGER_MAX, Flag, WireModel
 from podyard.domain.streams import LOG_LIMIT_BYTES, TTY_HEIGHT, TTY_WIDTH, LogQuery
 
 EXEC_COMMAND_MAX = 4096
@@ -54,7 +54,7 @@ def _time(v: object) -> datetime | None:
 
 class GetContainerLogsQuery(WireModel):
     tail_lines: Annotated[int, Field(ge=0, le=100_000)] | None = None
-    since_seconds: Annotated[int, Field(ge=1)] | None = None
+    since_seconds: Annotated[int, Field(ge=1, le=INTEGER_MAX)] | None = None
     limit_bytes: Annotated[int, Field(ge=1, le=LOG_LIMIT_BYTES)] | None = None
     # As the API docs define them: startTime is the upper limit of log time, endTime the lower.
     start_time: Annotated[datetime | None, BeforeValidator(_time)] = None

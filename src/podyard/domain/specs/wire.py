@@ -19,6 +19,11 @@ from podyard.domain.errors import InvalidArgument
 
 M = TypeVar("M", bound="WireModel")
 
+# The API's Integer is 32 bits (the SDKs' Integer and int32). A count, page or span of
+# seconds past it is refused by name, before it reaches arithmetic (an OFFSET, a date)
+# that cannot hold it.
+INTEGER_MAX = 2**31 - 1
+
 
 def is_empty(value: Any) -> bool:
     return value is None or value == "" or value == [] or value == {} or value is False
@@ -46,6 +51,12 @@ class WireModel(BaseModel):
                     "unsupported_field", "not supported by podyard yet: {why}", {"field": alias, "why": why}
                 )
         return self
+
+
+def field_error(field: str, message: str) -> PydanticCustomError:
+    """A whole-model rule's failure that names one of the model's fields (its wire name),
+    as a field's own rule would: ``diskSpec.diskSizeGB: ...``. No braces in ``message``."""
+    return PydanticCustomError("field_rule", message, {"field": field})
 
 
 def _checked(error_of: Callable[[str], str | None]) -> Callable[[str], str]:

@@ -3,6 +3,10 @@
 libpod answers ``101 Switching Protocols`` and the socket then carries the process's
 streams: raw bytes with a TTY, or frames of an 8-byte header (stream, 0, 0, 0,
 big-endian length) and payload without one. h11 speaks the HTTP part of the exchange.
+
+A frame's length is not trusted: libpod frames what conmon hands it, at most 8 KiB
+(STDIO_BUF_SIZE) at a time, so a header announcing more than ``MAX_FRAME`` is a broken
+stream, closed, and never buffered.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from podyard.domain.streams import STDOUT
 from podyard.runtime.protocol import RuntimeFailure
 
 CHUNK = 64 * 1024
+MAX_FRAME = 1024 * 1024
 
 
 class HijackedStream:
@@ -50,6 +55,12 @@ class HijackedStream:
             if not await self._fill(8):
                 return None
             kind, size = self._buffer[0], struct.unpack(">I", self._buffer[4:8])[0]
+            if size > MAX_FRAME:
+                self._buffer.clear()
+                await self.close()
+                raise RuntimeFailure(
+                    f"the runtime's stream is broken: a frame header announces {size} bytes, more than {MAX_FRAME}"
+                )
             if not await self._fill(8 + size):
                 return None
             data = bytes(self._buffer[8 : 8 + size])

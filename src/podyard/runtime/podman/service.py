@@ -15,6 +15,7 @@ import logging
 import os
 import shutil
 import signal
+import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -61,6 +62,13 @@ def _has_range(ids: Path, user: str) -> bool:
         return any(line.split(":", 1)[0] == user for line in ids.read_text().splitlines())
     except FileNotFoundError:
         return False
+
+
+def unmount_under(path: Path) -> None:
+    """Unmount what is mounted under ``path`` (the store's overlays), deepest first."""
+    mounts = [line.split()[1] for line in Path("/proc/mounts").read_text().splitlines()]
+    for m in sorted((m for m in mounts if m.startswith(f"{path}/") or m == str(path)), key=len, reverse=True):
+        subprocess.run(["umount", "-l", m], check=False)
 
 
 def registries_conf(insecure: list[str]) -> str:

@@ -1,0 +1,91 @@
+"""Whether an image's registry may be pulled from: its name resolved (with a timeout),
+then the operator's lists applied (the rule is ``domain/registries.py``).
+
+createPods and rebuildPod check every container's image before anything is written;
+the reconciler checks again right before each pull (``control/images.py``), which
+narrows, but cannot close, the window in which a name's DNS answer can change: Podman
+resolves the name again itself when it pulls (docs/api-notes.md, "Registries").
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import ipaddress
+import socket
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from podyard.domain.errors import InvalidArgument
+from podyard.domain.images import parse_image
+from podyard.domain.registries import IPAddress, RegistryPolicy, refusal, registry_of
+
+if TYPE_CHECKING:
+    from podyard.services.context import ServiceContext
+
+# A host name → the addresses it resolves to; OSError when it does not resolve (in time).
+Resolver = Callable[[str], Sequence[str]]
+
+DEFAULT_RESOLVE_TIMEOUT = 2.0
+# getaddrinfo cannot be interrupted: a lookup that outlives its timeout keeps its thread
+# until the resolver gives up, so the lookups in flight are bounded.
+_LOOKUPS = concurrent.futures.ThreadPoolExecutor(max_workers=8, thread_name_prefix="podyard-resolve")
+
+
+def system_resolver(timeout: float = DEFAULT_RESOLVE_TIMEOUT) -> Resolver:
+    """The host's resolver (getaddrinfo: /etc/hosts, then DNS), as Podman's would answer."""
+
+    def resolve(host: str) -> list[str]:
+        lookup = _LOOKUPS.submit(socket.getaddrinfo, host, None, type=socket.SOCK_STREAM)
+        try:
+            infos = lookup.result(timeout)
+        except concurrent.futures.TimeoutError:
+            raise OSError(f"resolving {host} took over {timeout} s") from None
+        return sorted({str(info[4][0]) for info in infos})
+
+    return resolve
+
+
+def _addresses(resolve: Resolver, host: str) -> list[IPAddress] | None:
+    """What ``host`` resolves to; None when it does not."""
+    try:
+        answers = resolve(host)
+    except OSError:
+        return None
+    addresses = []
+    for answer in answers:
+        try:
+            addresses.append(ipaddress.ip_address(answer.split("%", 1)[0]))  # no IPv6 zone
+        except ValueError:
+            continue
+    return addresses
+
+
+def image_refusal(
+    policy: RegistryPolicy, resolve: Resolver, image: str, cache: dict[str, list[IPAddress] | None] | None = None
+) -> str | None:
+    """Why ``image`` (a reference that parses) may not be pulled, or None. ``cache``: the
+    answers of one request, so each registry is resolved once."""
+    name = parse_image(image).registry
+    try:
+        registry = registry_of(name)
+    except ValueError as e:  # e.g. "[::::]": brackets around something that is not an address
+        return f"registry {name} is not allowed by this podyard (it {e})"
+    resolved = None
+    host = registry.dial_host
+    if host is not None and policy.by_address and not registry.numeric:
+        if cache is None:
+            cache = {}
+        if host not in cache:
+            cache[host] = _addresses(resolve, host)
+        resolved = cache[host]
+    return refusal(registry, resolved, policy)
+
+
+def check_container_images(ctx: ServiceContext, containers: Sequence[Any], where: str) -> None:
+    """Every container's image comes from a registry this podyard allows; else a 400
+    naming the field. Resolves names: call it outside a transaction."""
+    cache: dict[str, list[IPAddress] | None] = {}
+    for i, c in enumerate(containers):
+        reason = image_refusal(ctx.registry_policy, ctx.resolve, c.image, cache)
+        if reason:
+            raise InvalidArgument(f"{where}[{i}].image: {reason}")
