@@ -273,8 +273,9 @@ async def take_down(settings: Settings, *, purge: bool = False) -> list[str]:
     try:
         runtime = PodmanRuntime(client, settings.data_dir / "logs")
         pods = await runtime.observe_all()
-        await asyncio.gather(*(runtime.remove_pod(pod_id) for pod_id in pods))
-        done.append(f"removed {len(pods)} pod(s)")
+        failed = [e for e in await asyncio.gather(*(_remove(runtime, p) for p in pods)) if e]
+        done.append(f"removed {len(pods) - len(failed)} pod(s)")
+        done += [f"could not remove {e}" for e in failed]
     finally:
         await client.close()
         await service.stop()
@@ -288,6 +289,22 @@ async def take_down(settings: Settings, *, purge: bool = False) -> list[str]:
         shutil.rmtree(settings.data_dir, ignore_errors=True)
         done.append(f"removed {settings.data_dir}")
     return done
+
+
+async def _remove(runtime: Runtime, pod_id: str, attempts: int = 5) -> str | None:
+    """Remove a pod; Podman sometimes finds a container's shm mount still busy for a
+    moment ("device or resource busy"), so a few tries. What failed, or None."""
+    from podyard.runtime.protocol import RuntimeFailure
+
+    for attempt in range(attempts):
+        try:
+            await runtime.remove_pod(pod_id)
+            return None
+        except RuntimeFailure as e:
+            if attempt == attempts - 1:
+                return f"pod {pod_id}: {e.message}"
+            await asyncio.sleep(0.5 * 2**attempt)
+    return None
 
 
 def dataplane_for(settings: Settings) -> Dataplane:

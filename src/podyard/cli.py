@@ -251,8 +251,11 @@ def down(config_file: Path | None, purge: bool, **flags: Any) -> None:
     settings = load_settings(config_file, **flags)
     if hold_running_lock(settings) is None:
         raise click.ClickException(f"podyard is running on {settings.data_dir}: stop it first")
-    for line in asyncio.run(take_down(settings, purge=purge)):
+    done = asyncio.run(take_down(settings, purge=purge))
+    for line in done:
         click.echo(line)
+    if any(line.startswith("could not") for line in done):
+        raise click.ClickException("some of podyard's pods remain; run `podyard down` again")
 
 
 @main.command("teardown-network")
