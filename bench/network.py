@@ -71,11 +71,11 @@ from jdcloud_sdk.services.pod.models.NetworkInterfaceSpec import NetworkInterfac
 from jdcloud_sdk.services.pod.models.PodSpec import PodSpec
 from jdcloud_sdk.services.vpc.models.AddSecurityGroupRules import AddSecurityGroupRules
 
+from bench.live import live_podyard
 from bench.probes import HZ, cpu_ticks, others
 from bench.run import machine, pct, rss_kib, running, versions
 from podyard.network.names import Names
-from podyard.runtime.podman.service import PodmanService
-from tests.harness import Podyard, Registry, unmount_under, wait_for
+from tests.harness import Podyard, wait_for
 from tests.jd import Jd, container
 from tests.jdvpc import JdVpc
 
@@ -495,13 +495,6 @@ def report(r: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
-def cleanup(podyard: Podyard) -> None:
-    try:
-        podyard.cleanup()
-    except Exception as e:  # the rest of the clean-up still runs
-        print(f"podyard's clean-up failed: {e}", flush=True)
-
-
 @click.command()
 @click.option("--pods", default=100, help="Pods in the VPC at the last point of the growth.")
 @click.option("--samples", default=10, help="Pods of each kind timed create→Running.")
@@ -526,16 +519,7 @@ def main(pods: int, samples: int, changes: int, only: str, json_path: Path | Non
     started = time.monotonic()
     with ExitStack() as stack:
         stack.callback(shutil.rmtree, work, True)
-        registry = Registry(work / "registry")
-        stack.callback(registry.stop)
-        builder = PodmanService(work / "image" / "podman")
-        stack.callback(shutil.rmtree, builder.run_dir, True)
-        stack.callback(unmount_under, builder.run_dir)
-        image = registry.push_busybox(work / "image")
-        podyard = Podyard(work / "podyard" / "data", [registry], **SETTINGS)
-        podyard.env.pop("PODYARD_RESYNC_SECONDS", None)  # podyard's own default, as deployed
-        stack.callback(cleanup, podyard)
-        podyard.start()
+        podyard, image = live_podyard(stack, work, **SETTINGS)
         scratch = Scratch()
         stack.callback(scratch.close)
         b = Bench(podyard, podyard.jd(), podyard.vpc(), image)

@@ -25,7 +25,7 @@ from tests.jdvpc import JdVpc
 BUSYBOX = "/bin/busybox"
 APPLETS = (
     "sh echo cat sleep ls stty env hostname id ps true false wc head tail httpd wget grep sed kill seq "
-    "date touch mkdir rm printf dd sha256sum md5sum yes od ping nc"
+    "date touch mkdir rm printf dd sha256sum md5sum yes od ping nc df fallocate stat sync chown"
 ).split()
 NETWORK_POOL = "10.225.0.0/16"
 ELASTIC_IP_POOL = "127.101.0.0/24"
@@ -141,6 +141,8 @@ class Podyard:
             "PODYARD_RESTART_BACKOFF_SECONDS": "0.5",
             "PODYARD_RESYNC_SECONDS": "2",
             "PODYARD_LOG_LEVEL": "info",
+            # The disk tests make a 1,000 GB disk (sparse) on machines with less free space.
+            "PODYARD_DISK_OVERCOMMIT": "100",
             **{f"PODYARD_{k.upper()}": v for k, v in settings.items()},
         }
         self.proc: subprocess.Popen[bytes] | None = None
@@ -220,9 +222,24 @@ class Podyard:
         return r.stdout
 
     def cleanup(self) -> None:
-        """Stopped, and everything it made on the machine removed (`podyard down`)."""
+        """Stopped, and everything it made on the machine removed (`podyard down`), its
+        disk pool's loop device too (found by inode: a leaked one may have lost its path)."""
         self.stop()
         self.podyard_cli("down")
+        pool = self.data_dir / "disks" / "pool.img"
+        if pool.exists():
+            st = pool.stat()
+            out = subprocess.run(
+                ["losetup", "--list", "--json", "--output", "NAME,BACK-INO,BACK-MAJ:MIN"],
+                capture_output=True, text=True, check=True,
+            ).stdout  # fmt: skip
+            over = [
+                d["name"]
+                for d in json.loads(out or "{}").get("loopdevices", [])
+                if int(d["back-ino"] or 0) == st.st_ino
+                and str(d["back-maj:min"]).strip() == f"{os.major(st.st_dev)}:{os.minor(st.st_dev)}"
+            ]
+            assert not over, f"loop devices left over the disk pool {pool}: {over}"
 
 
 def wait_for(check: Callable[[], Any], timeout: float = 60.0, what: str = "condition") -> Any:

@@ -20,6 +20,8 @@ from podyard.api.auth import Authenticator
 from podyard.api.gateway import Gateway
 from podyard.config import Settings
 from podyard.control.reconciler import Reconciler, ReconcilerSettings
+from podyard.disks.errors import DiskFailure
+from podyard.disks.host import DiskHost
 from podyard.domain.records import AccountRecord, NetworkRecord
 from podyard.network.dataplane import Dataplane
 from podyard.network.names import Names
@@ -138,7 +140,7 @@ class PodyardApp:
         path = self.settings.data_dir / CREDENTIALS_FILE
         if not path.exists() or json.loads(path.read_text()) != creds:
             write_credentials(path, creds)
-        self.runtime, self._close_runtime, dataplane = await self.runtime_factory()
+        self.runtime, self._close_runtime, dataplane, disk_host = await self.runtime_factory()
         self.reconciler = Reconciler(
             ObservedStore(self.db, self.ctx.secret_box),
             self.runtime,
@@ -152,12 +154,16 @@ class PodyardApp:
             ),
             dataplane=dataplane,
             registry_check=self._registry_check,
+            disk_host=disk_host,
         )
         self.ctx.nudge = self.reconciler.nudge
         self.ctx.nudge_vpc = self.reconciler.networks.nudge
         self.ctx.runtime = self.runtime
-        if dataplane is None and self.ctx.disk_maker is None:
-            # No host parts (the fake runtime): no disk part either, the store's word on disks is final.
+        if disk_host is not None:
+            self.ctx.disk_maker = "control"
+            self.ctx.nudge_disks = self.reconciler.disks.nudge
+        elif self.ctx.disk_maker is None:
+            # No disk part (the fake runtime): the store's word on disks is final at once.
             self.ctx.disk_maker = "at_once"
         await self.reconciler.start()
         if self.on_ready:
@@ -210,7 +216,7 @@ class PodyardApp:
 
 
 def podman_runtime(settings: Settings) -> Callable[[], Any]:
-    async def build() -> tuple[Runtime, Callable[[], Any], Dataplane]:
+    async def build() -> tuple[Runtime, Callable[[], Any], Dataplane, DiskHost]:
         from podyard.runtime.podman.client import LibpodClient
         from podyard.runtime.podman.driver import PodmanRuntime
         from podyard.runtime.podman.service import PodmanService
@@ -231,7 +237,7 @@ def podman_runtime(settings: Settings) -> Callable[[], Any]:
             await client.close()
             await service.stop()
 
-        return runtime, close, dataplane_for(settings)
+        return runtime, close, dataplane_for(settings), disk_host_for(settings)
 
     return build
 
@@ -282,6 +288,11 @@ async def take_down(settings: Settings, *, purge: bool = False) -> list[str]:
     dataplane = dataplane_for(settings)
     await dataplane.teardown()
     done.append(f"removed the host network of podyard {dataplane.names.tag}")
+    try:
+        await disk_host_for(settings).teardown(remove=purge)
+        done.append("removed its disks and their pool" if purge else "unmounted its disks (their data stays)")
+    except DiskFailure as e:  # a pod that could not be removed still holds one
+        done.append(f"could not unmount its disks: {e.message}")
     for path in (service.run_dir, settings.data_dir):
         unmount_under(path)
     shutil.rmtree(service.run_dir, ignore_errors=True)
@@ -316,11 +327,16 @@ def dataplane_for(settings: Settings) -> Dataplane:
     )
 
 
+def disk_host_for(settings: Settings) -> DiskHost:
+    """The disks of this instance: its pool, loop devices and mounts under DATA_DIR/disks."""
+    return DiskHost(settings.data_dir, settings.instance_name, pool_size=settings.disk_pool_size)
+
+
 def fake_runtime(runtime: Runtime) -> Callable[[], Any]:
-    async def build() -> tuple[Runtime, Callable[[], Any], None]:
+    async def build() -> tuple[Runtime, Callable[[], Any], None, None]:
         async def close() -> None:
             return None
 
-        return runtime, close, None
+        return runtime, close, None, None
 
     return build

@@ -255,7 +255,7 @@ def down(config_file: Path | None, purge: bool, **flags: Any) -> None:
     for line in done:
         click.echo(line)
     if any(line.startswith("could not") for line in done):
-        raise click.ClickException("some of podyard's pods remain; run `podyard down` again")
+        raise click.ClickException("some of what podyard made remains (above); run `podyard down` again")
 
 
 @main.command("teardown-network")

@@ -85,6 +85,9 @@ class Settings(BaseSettings):
     # what the host can give them (free space of the data directory's filesystem plus what
     # podyard's disk files take there); a disk past that is refused at create time.
     disk_overcommit: float = Field(default=4.0, gt=0)
+    # The btrfs pool that holds every disk and snapshot: a sparse file of this many bytes
+    # (DATA_DIR/disks/pool.img), costing only what is written to it.
+    disk_pool_size: int = Field(default=2 * 1024**4, ge=1024**3)
     insecure_registries: list[str] = Field(default_factory=list)
     # Registries Podman may be sent to (domain/registries.py): names (host, host:port,
     # *.domain) or CIDRs, matched by name and by resolved address. Deny wins; an empty

@@ -34,6 +34,10 @@ STEPS = (
     # network
     "network.port_made",  # the pod's veth pair made, not yet moved into the pod
     "network.rules_loaded",  # a VPC's rule set loaded, its routes and shaping not yet
+    # disks
+    "disks.made",  # a disk's image made in the pool, not yet recorded as made
+    "disks.looped",  # a disk's loop device attached, not yet mounted
+    "disks.mounted",  # a pod's disk mounted and owned, its containers not started
 )
 
 _ARMED = os.environ.get("PODYARD_FAULT") or None

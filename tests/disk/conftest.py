@@ -80,6 +80,35 @@ def fs_size(target: Path) -> int:
     return int(out[-1])
 
 
+def kill_group(child: subprocess.Popen[str]) -> None:
+    """SIGKILL a child started in a session of its own, and its children (losetup, mkfs,
+    mount...), then wait until none is left, as systemd does with a service's cgroup before
+    it starts it again: a grandchild killed in the middle of a system call (an attach)
+    finishes that call first, and may not be reaped yet when the child is."""
+    import signal
+
+    os.killpg(child.pid, signal.SIGKILL)
+    child.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if not _alive_in_group(child.pid):
+            return
+        time.sleep(0.005)
+    raise AssertionError(f"processes of group {child.pid} outlived SIGKILL")
+
+
+def _alive_in_group(pgid: int) -> bool:
+    """Whether a process of the group still runs (zombies waiting for init do not)."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            return True
+    return False
+
+
 def was_frozen(target: Path) -> bool:
     """Whether the filesystem was frozen (it is not, after)."""
     return sh("fsfreeze", "--unfreeze", str(target), check=False).returncode == 0

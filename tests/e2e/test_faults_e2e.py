@@ -17,9 +17,11 @@ from typing import Any
 import pytest
 from jdcloud_sdk.services.pod.models.ElasticIpSpec import ElasticIpSpec as PodElasticIpSpec
 from jdcloud_sdk.services.pod.models.RebuildContainerSpec import RebuildContainerSpec
+from jdcloud_sdk.services.pod.models.VolumeMountSpec import VolumeMountSpec
 
 from podyard.faults import STEPS
 from podyard.network.names import Names
+from tests.e2e.test_disks_e2e import disk_client, disk_leftovers, new_volume, sh, volume_id
 from tests.e2e.test_network_e2e import INGRESS, TCP, rule
 from tests.harness import Podyard, wait_for, wait_phase
 from tests.jd import Jd, JdError, container, pod_spec
@@ -168,8 +170,36 @@ ON_A_STOPPED_POD = {
 }
 
 
+# A pod with a new disk is created; podyard dies while making or mounting the disk.
+DISK_STEPS = ["disks.made", "disks.looped", "disks.mounted"]
+
+
 def test_every_step_is_walked() -> None:
-    assert set(CREATE_STEPS) | set(ON_A_RUNNING_POD) | set(ON_A_STOPPED_POD) == set(STEPS)
+    walked = set(CREATE_STEPS) | set(ON_A_RUNNING_POD) | set(ON_A_STOPPED_POD) | set(DISK_STEPS)
+    assert walked == set(STEPS)
+
+
+@pytest.mark.parametrize("step", DISK_STEPS)
+def test_a_crash_while_making_a_pods_disk(podyard: Podyard, image: str, net: Net, step: str) -> None:
+    jd = podyard.jd()
+    dk = disk_client(podyard, jd)
+    spec = _spec(jd, image, net, volumes=[new_volume()])
+    spec.containers[0].volumeMounts = [VolumeMountSpec("data", "/data")]
+    token = uuid.uuid4().hex
+    if _crash_at(podyard, step):
+        _call_dying(lambda: jd.create_pods(spec, 1, token))
+        _died(podyard)
+    [pod_id] = jd.create_pods(spec, 1, token)
+    wait_phase(jd, pod_id, "running")
+    disk_id = volume_id(jd, pod_id)
+    assert dk.disk(disk_id)["status"] == "in-use"
+    sh(podyard, pod_id, "echo ok > /data/f")
+    assert sh(podyard, pod_id, "grep -c ' /data ' /proc/mounts").strip() == "1"
+    assert not disk_leftovers(podyard, dk), disk_leftovers(podyard, dk)  # one loop device, one mount
+    assert wait_for(lambda: not leftovers(podyard), 60, "nothing left over"), leftovers(podyard)
+    jd.call("deletePod", pod_id)
+    wait_for(lambda: disk_id not in {d["diskId"] for d in dk.disks(pageSize=100)["disks"]}, 60, "its disk gone")
+    assert wait_for(lambda: not disk_leftovers(podyard, dk), 60, "nothing left"), disk_leftovers(podyard, dk)
 
 
 @pytest.mark.parametrize("step", CREATE_STEPS)

@@ -15,11 +15,13 @@ from collections.abc import Callable, Sequence
 from podyard import faults
 from podyard.control.backoff import Backoff
 from podyard.control.clock import Clock
+from podyard.control.disks import PodDisks
 from podyard.control.failures import PermanentFailure
 from podyard.control.images import ImagePolicy
 from podyard.control.podrun import pod_run
 from podyard.control.watching import Inspect
 from podyard.control.writeback import StatusWriter
+from podyard.disks.errors import DiskFailure
 from podyard.domain.phases import Desired, Outcome
 from podyard.domain.records import PodRecord
 from podyard.domain.status import CREATING, ContainerState, ContainerStatus
@@ -45,6 +47,7 @@ class PodMaker:
         retries: Backoff,
         inspect: Inspect,
         nudge: Callable[[str, float], None],
+        disks: PodDisks,
         *,
         pids_limit: int,
         concurrency: int,
@@ -57,6 +60,7 @@ class PodMaker:
         self._retries = retries
         self._inspect = inspect
         self._nudge = nudge
+        self._disks = disks
         self._pids_limit = pids_limit
         self._slots = asyncio.Semaphore(concurrency)
 
@@ -71,19 +75,22 @@ class PodMaker:
         subnet = await self._store.db.run(self._store.subnet, pod.subnet_id)
         if subnet is None:
             raise PermanentFailure("SubnetMissing", f"the pod's subnet {pod.subnet_id} no longer exists")
-        run = pod_run(pod, self._pids_limit)
         async with self._slots:
-            pull_errors = await self._fetch_images(pod, run)
-            create_error = None
-            if not pull_errors:
+            # Its disks are made and mounted while its images are fetched.
+            (volumes, create_error), pull_errors = await asyncio.gather(
+                self._volumes(pod), self._fetch_images(pod, pod_run(pod, self._pids_limit))
+            )
+            run = pod_run(pod, self._pids_limit, volumes)
+            if not pull_errors and not create_error:
                 try:
                     if obs is not None:  # an older generation, or what an interrupted create left
                         await self._runtime.stop_pod(pod.pod_id, pod.grace_seconds)
                         await self._runtime.remove_pod(pod.pod_id)
+                        await self._disks.drop_layers(pod, obs.generation)
                         faults.point("create.old_removed")
                     await self._runtime.create_pod(run)
                     faults.point("create.made")
-                except RuntimeFailure as e:
+                except (RuntimeFailure, DiskFailure) as e:
                     create_error = e.message
         if pull_errors or create_error:
             await self._failed(pod, run.containers, pull_errors, create_error, key)
@@ -96,6 +103,13 @@ class PodMaker:
         await self._writer.save(pod, None, [ContainerStatus(name=c.name) for c in pod.containers])
         faults.point("create.recorded")
         return created
+
+    async def _volumes(self, pod: PodRecord) -> tuple[dict[str, str] | None, str | None]:
+        """Where the pod's disks are mounted on the host (disks.py), or why they are not."""
+        try:
+            return await self._disks.volumes(pod), None
+        except DiskFailure as e:
+            return None, f"mounting the pod's disks: {e.message}"
 
     async def _fetch_images(self, pod: PodRecord, run: PodRun) -> dict[str, str]:
         """Each image of the pod under the pull policy; the errors by image."""

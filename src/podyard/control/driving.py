@@ -10,6 +10,7 @@ from dataclasses import replace
 
 from podyard import faults
 from podyard.control.clock import Clock
+from podyard.control.disks import PodDisks
 from podyard.control.networking import PodNetworks
 from podyard.control.probes import Prober, Target
 from podyard.control.restarts import RestartPolicy
@@ -34,8 +35,10 @@ class ContainerDriver:
         inspect: Inspect,
         nudge: Callable[[str, float], None],
         networks: PodNetworks,
+        disks: PodDisks,
     ) -> None:
         self._networks = networks
+        self._disks = disks
         self._runtime = runtime
         self._clock = clock
         self._restarts = restarts
@@ -48,12 +51,16 @@ class ContainerDriver:
         now = self._clock.now()
         start_errors: dict[str, str] = {}
         starting = pod.phase in (Phase.PENDING, Phase.STARTING) or fresh
-        if starting and any(c.state != "running" for c in obs.containers.values()):
+        stopped = any(c.state != "running" for c in obs.containers.values())
+        if stopped:  # a container may start below: its disks are mounted first (after a reboot too)
+            await self._disks.attach(pod)
+        if starting and stopped:
             await self._networks.plug(pod)  # the interface is there before any container runs
             faults.point("start.plugged")
             start_errors = await self._runtime.start_pod(pod.pod_id)
             faults.point("start.started")
             obs = await self._inspect(pod.pod_id) or obs
+            await self._disks.throttle(pod)
         else:
             await self._networks.ensure(pod)
 

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from podyard.domain.images import parse_image
 from podyard.domain.instance_types import INSTANCE_TYPES
 from podyard.domain.records import PodRecord
 from podyard.domain.resources import parse_cpu_millis, parse_memory_mb
-from podyard.runtime.protocol import ContainerRun, PodRun
+from podyard.runtime.protocol import ContainerRun, PodRun, VolumeMount
 
 MB = 1024 * 1024
 
 
-def pod_run(pod: PodRecord, pids_limit: int) -> PodRun:
+def pod_run(pod: PodRecord, pids_limit: int, volumes: Mapping[str, str] | None = None) -> PodRun:
+    """``volumes``: where each of the pod's volumes is mounted on the host, by name (None:
+    no disk part, the volumes are not mounted)."""
     instance = INSTANCE_TYPES[pod.instance_type]
     dns = pod.spec.get("dnsConfig") or {}
     containers = []
@@ -31,6 +36,7 @@ def pod_run(pod: PodRecord, pids_limit: int) -> PodRun:
                 tty=bool(spec.get("tty")),
                 memory_bytes=memory_mb * MB,
                 cpu_millis=cpu,
+                mounts=_mounts(spec, volumes),
             )
         )
     return PodRun(
@@ -47,4 +53,12 @@ def pod_run(pod: PodRecord, pids_limit: int) -> PodRun:
         dns_searches=list(dns.get("searches") or []),
         dns_options=[o["name"] + (f":{o['value']}" if o.get("value") else "") for o in dns.get("options") or []],
         host_aliases=[(h, a["ip"]) for a in pod.spec.get("hostAliases") or [] for h in a["hostnames"]],
+    )
+
+
+def _mounts(spec: dict[str, Any], volumes: Mapping[str, str] | None) -> tuple[VolumeMount, ...]:
+    if volumes is None:
+        return ()
+    return tuple(
+        VolumeMount(volumes[m["name"]], m["mountPath"], bool(m.get("readOnly"))) for m in spec.get("volumeMounts") or []
     )

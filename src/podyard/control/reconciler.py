@@ -23,6 +23,7 @@ from podyard import faults
 from podyard.control.backoff import Backoff
 from podyard.control.clock import Clock, LoopClock
 from podyard.control.creating import PodMaker
+from podyard.control.disks import PodDisks
 from podyard.control.driving import ContainerDriver
 from podyard.control.failures import PermanentFailure
 from podyard.control.images import ImagePolicy, RegistryCheck
@@ -33,6 +34,7 @@ from podyard.control.scheduling import PodScheduler
 from podyard.control.status import MISSING
 from podyard.control.watching import RuntimeWatch
 from podyard.control.writeback import StatusWriter
+from podyard.disks.host import DiskHost
 from podyard.domain.phases import Desired, Outcome
 from podyard.domain.records import PodRecord
 from podyard.network.dataplane import Dataplane
@@ -62,6 +64,7 @@ class Reconciler:
         clock: Clock | None = None,
         dataplane: Dataplane | None = None,
         registry_check: RegistryCheck | None = None,
+        disk_host: DiskHost | None = None,
     ) -> None:
         self.store = store
         self.runtime = runtime
@@ -72,21 +75,23 @@ class Reconciler:
         self.watch = RuntimeWatch(store, runtime, self.clock, self.nudge)
         self.writer = StatusWriter(store, self.clock, self.nudge)
         self.images = ImagePolicy(runtime, self.clock, registry_check=registry_check)
+        self.disks = PodDisks(store, runtime, disk_host, self.nudge)
         self.maker = PodMaker(
             store, runtime, self.images, self.writer, self.clock, backoff(), self.watch.inspect, self.nudge,
-            pids_limit=settings.pids_limit, concurrency=settings.create_concurrency,
+            self.disks, pids_limit=settings.pids_limit, concurrency=settings.create_concurrency,
         )  # fmt: skip
         self.restarts = RestartPolicy(runtime, self.clock, backoff())
         self.prober = Prober(runtime, self.clock, self.nudge)
         self.networks = PodNetworks(store, runtime, dataplane, Pools(settings.elastic_ip_pool, settings.inner_pool))
         self.driver = ContainerDriver(runtime, self.clock, self.restarts, self.prober, self.writer,
-                                      self.watch.inspect, self.nudge, self.networks)  # fmt: skip
+                                      self.watch.inspect, self.nudge, self.networks, self.disks)  # fmt: skip
         self._background: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
         self.scheduler.bind()
         self.networks.start()
         await self.adopt()
+        self.disks.start()
         self._background = [
             asyncio.create_task(self.watch.follow(), name="reconciler-events"),
             asyncio.create_task(self.watch.resync_every(self.settings.resync_seconds), name="reconciler-resync"),
@@ -99,6 +104,7 @@ class Reconciler:
         await self.scheduler.stop()
         await self.prober.stop()
         await self.networks.stop()
+        await self.disks.stop()
 
     async def adopt(self) -> None:
         """After a start of podyard: remove what no stored pod owns (an interrupted create
@@ -115,6 +121,7 @@ class Reconciler:
                 await self.runtime.remove_pod(pod_id)
                 await self.runtime.delete_logs(pod_id)
         await self.networks.adopt(await self.store.db.run(self.store.pod_vpcs))
+        await self.disks.adopt()
         for pod_id in known:
             self.nudge(pod_id)
 
@@ -175,8 +182,10 @@ class Reconciler:
             faults.point("delete.removed")
         await self.networks.unplug(pod)
         faults.point("delete.unplugged")
+        await self.disks.release(pod)
         if not await self.store.db.run(self.store.forget, pod.pod_id, pod.intent_version):
             return False
+        self.disks.nudge()  # its autoDelete disks are the worker's to remove now
         await self.runtime.delete_logs(pod.pod_id)
         self._forget(pod.pod_id)
         return True

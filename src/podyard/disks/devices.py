@@ -32,6 +32,8 @@ class Mount:
 
 
 async def loops() -> list[Loop]:
+    """Every attached loop device (``losetup``: it also asks the devices themselves, and
+    sees one whose /sys entry a setup cut short by a crash left incomplete)."""
     out = await run("losetup", "--list", "--json", "--output", "NAME,BACK-FILE")
     found = []
     for entry in json.loads(out or "{}").get("loopdevices", []):
@@ -50,6 +52,15 @@ async def attach(image: Path) -> str:
     callers never make two devices for one image."""
     out = await run("losetup", "--find", "--show", "--nooverlap", str(image), doing=f"attaching {image.name}")
     return out.strip()
+
+
+def backing_of(device: str) -> str | None:
+    """The file a loop device is over, as the kernel has it now (no subprocess); None if
+    it is no loop device or not attached. A removed file ends in " (deleted)"."""
+    try:
+        return (Path("/sys/block") / Path(device).name / "loop" / "backing_file").read_text().rstrip("\n")
+    except OSError:
+        return None
 
 
 def device_number(device: str) -> tuple[int, int]:

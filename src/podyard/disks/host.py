@@ -32,9 +32,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from podyard.disks import ownership, space, throttle
+from podyard import faults
+from podyard.disks import layers, ownership, space, throttle
 from podyard.disks.commands import os_failure, run
-from podyard.disks.devices import attach, detach, device_number, loops, mounted_at, mounts, unmount
+from podyard.disks.devices import (
+    attach,
+    backing_of,
+    detach,
+    device_number,
+    loops,
+    mounted_at,
+    mounts,
+    unmount,
+)
 from podyard.disks.errors import DiskFailure
 from podyard.disks.names import IMAGE, PARTIAL, Layout, checked_id
 from podyard.disks.ownership import Owner
@@ -50,6 +60,7 @@ XFS_MIN_SIZE = 300 * 1024**2  # mkfs.xfs refuses smaller filesystems
 # resize2fs may leave off a last block group too small to hold its own metadata: an ext4
 # this much smaller than its image counts as grown (disks grow by whole gigabytes).
 _GROW_SLACK = 32 * 1024**2
+_XFS_SLACK = 128 * 1024**2
 
 # Formatting writes little, so a 1,000 GB disk takes almost nothing until written: xfs with
 # its smallest log (64 MB, written in full), ext4 with its inode tables and journal left
@@ -90,6 +101,9 @@ class DiskHost:
         self.cgroup_root = cgroup_root
         self._pool_lock = asyncio.Lock()
         self._locks: dict[str, asyncio.Lock] = {}
+        # Disks this process has seen mounted on one loop device (ensure_mounted): a stray
+        # device appears only from a crash of an earlier process, which the sweep handles.
+        self._checked: set[str] = set()
 
     def lock(self, kind: str, item_id: str) -> asyncio.Lock:
         return self._locks.setdefault(f"{kind}:{item_id}", asyncio.Lock())
@@ -101,6 +115,8 @@ class DiskHost:
         re-mounted after a reboot."""
         async with self._pool_lock:
             lay = self.layout
+            if _alone_on(lay.pool, lay.pool_image) and (root := mounted_at(lay.root)) and root[-1].shared:
+                return  # in place: read from the kernel without a subprocess
             lay.root.mkdir(parents=True, exist_ok=True)
             os.chmod(lay.root, 0o700)
             await self._share_root()
@@ -217,28 +233,33 @@ class DiskHost:
             await self.ensure_pool()
             image = self._existing(disk_id)
             target = self.layout.disk_mount(disk_id)
-            device = await self._one_loop(image, target)
-            stacked = mounted_at(target)
-            if len(stacked) == 1 and stacked[0].source == device:
-                # A snapshot cut short by a crash would leave it frozen: its pods would hang.
-                await run("fsfreeze", "--unfreeze", str(target), check=False)
+            if disk_id in self._checked and _alone_on(target, image):
+                # Checked by this process, and still mounted once from a loop device over
+                # its image (read from the kernel, no subprocess).
+                pass
             else:
-                await unmount(target, f"unmounting a stale mount of disk {disk_id}")
-                target.mkdir(parents=True, exist_ok=True)
-                fs = await _fstype(device, disk_id)
-                if fs == "ext4":
-                    await _grow_ext4_offline(device, image, disk_id)
-                await run(
-                    "mount", "-t", fs, "-o", _MOUNT_OPTIONS[fs], device, str(target), doing=f"mounting disk {disk_id}"
-                )
-                if fs == "xfs":
-                    await run("xfs_growfs", "-d", str(target), doing=f"growing disk {disk_id}")
-                log.info("mounted disk %s (%s on %s) at %s", disk_id, fs, device, target)
+                device = await self._one_loop(image, target)  # losetup: it sees them all
+                if not _alone_on(target, image, device):
+                    await self._mount(disk_id, image, device, target)
+                self._checked.add(disk_id)
             if owner is not None:
                 changed = await asyncio.to_thread(ownership.give, target, owner)
                 if changed:
                     log.info("disk %s: %d files now owned by %s", disk_id, changed, owner.encode())
             return target
+
+    async def _mount(self, disk_id: str, image: Path, device: str, target: Path) -> None:
+        """Mount the disk's ``device`` at ``target``, alone, its filesystem grown to its image."""
+        faults.point("disks.looped")
+        await unmount(target, f"unmounting a stale mount of disk {disk_id}")
+        target.mkdir(parents=True, exist_ok=True)
+        fs = await _fstype(device, disk_id)
+        if fs == "ext4":
+            await _grow_ext4_offline(device, image, disk_id)
+        await run("mount", "-t", fs, "-o", _MOUNT_OPTIONS[fs], device, str(target), doing=f"mounting disk {disk_id}")
+        if fs == "xfs" and _smaller_than(target, image):
+            await run("xfs_growfs", "-d", str(target), doing=f"growing disk {disk_id}")
+        log.info("mounted disk %s (%s on %s) at %s", disk_id, fs, device, target)
 
     async def unmount(self, disk_id: str) -> None:
         """The disk unmounted and its loop device detached (its image stays)."""
@@ -246,6 +267,7 @@ class DiskHost:
             await self._release(disk_id)
 
     async def _release(self, disk_id: str) -> None:
+        self._checked.discard(disk_id)
         target = self.layout.disk_mount(disk_id)
         await unmount(target, f"unmounting disk {disk_id} (is it still in use on the host?)")
         image = str(self.layout.disk_image(disk_id))
@@ -428,6 +450,7 @@ class DiskHost:
         return swept
 
     async def _settle(self, disk_id: str, keep: bool, swept: Swept) -> None:
+        self._checked.discard(disk_id)
         image = self.layout.disk_image(disk_id)
         target = self.layout.disk_mount(disk_id)
         over = [lp for lp in await loops() if lp.backing == str(image)]
@@ -445,10 +468,12 @@ class DiskHost:
                 await detach(lp.device)
                 swept.detached.append(lp.device)
 
-    async def teardown(self) -> None:
-        """Everything of this instance gone from the host: mounts, loop devices, the pool and
-        its image (``podyard down``). A disk still in use on the host stops it, loudly."""
+    async def teardown(self, *, remove: bool = True) -> None:
+        """Everything of this instance gone from the host: mounts, loop devices, and with
+        ``remove`` the pool's image and all it holds (``podyard down [--purge]``). A disk
+        still in use on the host stops it, loudly."""
         lay = self.layout
+        self._checked.clear()
         async with self._pool_lock:
             for m in reversed(mounts()):
                 if lay.owns(m.target) and m.target not in (str(lay.root), str(lay.pool)):
@@ -465,8 +490,34 @@ class DiskHost:
             left += [lp.device for lp in await loops() if lp.backing == str(lay.pool_image) or lay.in_pool(lp.backing)]
             if left:
                 raise DiskFailure(f"the disks of this podyard are still in use: {', '.join(left)}")
-            if lay.root.exists():
+            if remove and lay.root.exists():
                 await asyncio.to_thread(shutil.rmtree, lay.root)
+
+    # -- containers' writable layers (cloud system disks) --
+
+    async def hold_layer(self, key: str, layer_dir: Path, size: int) -> Path:
+        """A container's writable layer (Podman's directory ``layer_dir``, holding diff and
+        work) on an ext4 disk ``key`` of ``size`` bytes, so that it fills at that size
+        (layers.py): the disk made if missing (``size`` counts then only: ``resize`` grows
+        it), mounted, diff and work moved onto it if not yet; the mount point. Call it after
+        the container is made, before its first start, and again before it starts after a
+        reboot (it then only mounts). ext4: xfs needs 300 MB or more.
+
+        A layer's disk is a disk like any other: ``disks`` lists it and ``sweep`` keeps it
+        only when told to, so its key should say what it is (a prefix such as ``sys-``) and
+        be new for each container (a copy already on the disk is taken as this layer's)."""
+        async with self.lock("layer", key):
+            await self.create(key, size, "ext4")
+            target = await self.ensure_mounted(key)
+            if await layers.move_into(layer_dir, target, key):
+                log.info("container layer %s now on disk %s (%s)", layer_dir, key, _size(size))
+            return target
+
+    async def drop_layer(self, key: str) -> None:
+        """A layer's disk unmounted, detached and removed (``delete``); gone already:
+        nothing. Podman removes the layer's directory, and the symlinks, with the container."""
+        async with self.lock("layer", key):
+            await self.delete(key)
 
 
 async def _format(image: Path, size: int, fs: FsType, doing: str) -> None:
@@ -495,6 +546,22 @@ async def _grow_ext4_offline(device: str, image: Path, disk_id: str) -> None:
         return
     await run("e2fsck", "-f", "-p", device, check=False)  # resize2fs refuses an unchecked filesystem
     await run("resize2fs", device, doing=doing)
+
+
+def _alone_on(target: Path, image: Path, device: str | None = None) -> bool:
+    """Whether one filesystem is mounted at ``target``, from a loop device over ``image``
+    (``device``, if given)."""
+    stacked = mounted_at(target)
+    if len(stacked) != 1:
+        return False
+    return stacked[0].source == device if device else backing_of(stacked[0].source) == str(image)
+
+
+def _smaller_than(target: Path, image: Path) -> bool:
+    """Whether the xfs mounted at ``target`` is smaller than its image: a copy of a smaller
+    snapshot, or a disk grown (xfs leaves out only its internal log, 64 MB, from its size)."""
+    fs = os.statvfs(target)
+    return image.stat().st_size - fs.f_blocks * fs.f_frsize > _XFS_SLACK
 
 
 def _sparse(path: Path, size: int, doing: str) -> None:

@@ -26,6 +26,7 @@ from podyard.runtime.protocol import (
     ImagePullFailure,
     PodObservation,
     PodRun,
+    PodStorage,
     RuntimeFailure,
 )
 
@@ -90,6 +91,9 @@ class FakeRuntime:
 
     def _changed(self, pod_id: str) -> None:
         self._changes.put_nowait(pod_id)
+
+    async def storage(self, pod_id: str) -> PodStorage | None:
+        return PodStorage(id_range=None, cgroup=None, layers={}) if pod_id in self.pods else None
 
     async def start_sandbox(self, pod_id: str) -> int:
         self._pod(pod_id)

@@ -23,6 +23,15 @@ LABEL_GENERATION = "podyard.generation"
 
 
 @dataclass(frozen=True)
+class VolumeMount:
+    """A host directory (a mounted cloud disk) bound into a container."""
+
+    source: str
+    destination: str
+    read_only: bool = False
+
+
+@dataclass(frozen=True)
 class ContainerRun:
     name: str
     image: str  # fully qualified reference
@@ -33,6 +42,7 @@ class ContainerRun:
     tty: bool
     memory_bytes: int
     cpu_millis: int
+    mounts: tuple[VolumeMount, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -74,6 +84,15 @@ class PodObservation:
     mac_address: str | None = None
 
 
+@dataclass(frozen=True)
+class PodStorage:
+    """Where a created pod's files live on the host, for the disk part."""
+
+    id_range: tuple[int, int, int] | None  # its user namespace on the host: uid, gid, size
+    cgroup: str | None  # the pod's cgroup (below it, its containers')
+    layers: dict[str, str]  # container name -> the directory of its writable layer
+
+
 class RuntimeFailure(Exception):
     """The runtime refused or failed an operation; ``message`` says why."""
 
@@ -104,6 +123,9 @@ class Runtime(Protocol):
 
     async def create_pod(self, pod: PodRun) -> None:
         """Create the pod and its containers, started by nothing: start_pod runs them."""
+
+    async def storage(self, pod_id: str) -> PodStorage | None:
+        """The created pod's user-namespace range, cgroup and writable layers (None: no pod)."""
 
     async def start_sandbox(self, pod_id: str) -> int:
         """Start what holds the pod's namespaces, if it does not run; the pid whose network

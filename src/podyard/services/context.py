@@ -49,6 +49,8 @@ class ServiceContext:
     registry_policy: RegistryPolicy = field(default_factory=RegistryPolicy.parse)
     resolve: Resolver = field(default_factory=system_resolver)
     disk_maker: DiskMaker | None = None
+    # After a committed change control's disk worker has work (disks, snapshots to make or remove).
+    nudge_disks: Callable[[], None] = lambda: None
     # Disks are sparse: all disks' sizes together may reach disk_overcommit × the bytes
     # disk_capacity() says the host can give them (app.py: services/disk_space.host_capacity).
     # None: no room check.

@@ -118,6 +118,7 @@ def create_disks(ctx: ServiceContext, account: AccountRecord, region: str, req: 
         disk_store.remember_client_token(
             s, account.account_id, region, "createDisks", req.client_token, request_hash(req), ids, now
         )
+    ctx.nudge_disks()
     return ids
 
 
@@ -183,3 +184,4 @@ def delete_disk(ctx: ServiceContext, account: AccountRecord, region: str, disk_i
             disk_store.delete_disk(s, disk_id)
         else:
             disk_store.set_status(s, disk_id, DiskStatus.DELETING)
+    ctx.nudge_disks()

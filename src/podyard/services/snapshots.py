@@ -49,6 +49,7 @@ def create_snapshot(ctx: ServiceContext, account: AccountRecord, region: str, re
         disk_store.remember_client_token(
             s, account.account_id, region, "createSnapshot", req.client_token, request_hash(req), [snapshot_id], now
         )
+    ctx.nudge_disks()
     return snapshot_id
 
 
@@ -98,3 +99,4 @@ def delete_snapshot(ctx: ServiceContext, account: AccountRecord, region: str, sn
             snapshots.delete_snapshot(s, snapshot_id)
         else:
             snapshots.set_status(s, snapshot_id, SnapshotStatus.DELETING)
+    ctx.nudge_disks()

@@ -256,6 +256,11 @@ def remember_client_token(
 # -- for control/: what to make or remove, and what became of it --
 
 
+def holders(session: Session) -> dict[str, str | None]:
+    """Every disk of every account, with the pod it is attached to (sweeps after a crash)."""
+    return {disk_id: pod_id for disk_id, pod_id in session.execute(select(Disk.disk_id, Disk.pod_id))}
+
+
 def to_make(session: Session) -> list[DiskRecord]:
     """Disks to make (``creating``): an image of ``size_gb`` with ``fs_type``, or a copy
     of ``snapshot_id``; then ``made`` (or ``failed``)."""

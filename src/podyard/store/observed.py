@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from podyard.domain.netplan import VpcPlan
-from podyard.domain.records import PodRecord, SubnetRecord
+from podyard.domain.records import DiskRecord, PodRecord, SnapshotRecord, SubnetRecord
 from podyard.domain.secrets import RegistryAuth
-from podyard.store import disks, netplan, networks, pods, secrets
+from podyard.store import disks, netplan, networks, pods, secrets, snapshots
 from podyard.store.crypto import SecretBox
 from podyard.store.db import Database
 from podyard.store.pods import Observation
+
+
+@dataclass(frozen=True)
+class DiskInventory:
+    """Every disk and snapshot the store knows, the attached disks, and the pods (whose
+    cloud system disks are disks of the disk part too)."""
+
+    disks: set[str]
+    attached: set[str]
+    snapshots: set[str]
+    pods: list[PodRecord]
 
 
 class ObservedStore:
@@ -58,3 +71,65 @@ class ObservedStore:
     def pod_vpcs(self) -> dict[str, str]:
         with self.db.read() as s:
             return netplan.pod_vpcs(s)
+
+    # -- disks and snapshots (control/disks.py) --
+
+    def disks_of_pod(self, pod_id: str) -> list[DiskRecord]:
+        with self.db.read() as s:
+            return disks.of_pod(s, pod_id)
+
+    def disk_inventory(self) -> DiskInventory:
+        with self.db.read() as s:
+            rows = disks.holders(s)
+            snaps = snapshots.all_ids(s)
+            pod_ids = pods.all_pod_ids(s)
+        found = [p for pod_id in pod_ids if (p := self.pod(pod_id)) is not None]
+        return DiskInventory(set(rows), {d for d, pod_id in rows.items() if pod_id}, snaps, found)
+
+    def disks_to_make(self) -> list[DiskRecord]:
+        with self.db.read() as s:
+            return disks.to_make(s)
+
+    def disks_to_format(self) -> list[DiskRecord]:
+        with self.db.read() as s:
+            return disks.to_format(s)
+
+    def disks_to_remove(self) -> list[DiskRecord]:
+        with self.db.read() as s:
+            return disks.to_remove(s)
+
+    def disk_made(self, disk_id: str) -> None:
+        with self.db.write() as s:
+            disks.made(s, disk_id)
+
+    def disk_formatted(self, disk_id: str) -> None:
+        with self.db.write() as s:
+            disks.formatted(s, disk_id)
+
+    def disk_failed(self, disk_id: str) -> None:
+        with self.db.write() as s:
+            disks.failed(s, disk_id)
+
+    def disk_removed(self, disk_id: str) -> None:
+        with self.db.write() as s:
+            disks.removed(s, disk_id)
+
+    def snapshots_to_take(self) -> list[SnapshotRecord]:
+        with self.db.read() as s:
+            return snapshots.to_take(s)
+
+    def snapshots_to_remove(self) -> list[SnapshotRecord]:
+        with self.db.read() as s:
+            return snapshots.to_remove(s)
+
+    def snapshot_taken(self, snapshot_id: str) -> None:
+        with self.db.write() as s:
+            snapshots.taken(s, snapshot_id)
+
+    def snapshot_failed(self, snapshot_id: str) -> None:
+        with self.db.write() as s:
+            snapshots.failed(s, snapshot_id)
+
+    def snapshot_removed(self, snapshot_id: str) -> None:
+        with self.db.write() as s:
+            snapshots.removed(s, snapshot_id)

@@ -124,6 +124,11 @@ def being_taken_of(session: Session, disk_id: str) -> list[str]:
 # -- for control/: what to take or remove, and what became of it --
 
 
+def all_ids(session: Session) -> set[str]:
+    """Every snapshot of every account (sweeps after a crash)."""
+    return set(session.scalars(select(Snapshot.snapshot_id)))
+
+
 def to_take(session: Session) -> list[SnapshotRecord]:
     """Snapshots to take (``creating``) of ``disk_id``: then ``taken`` (or ``failed``)."""
     q = select(Snapshot).where(Snapshot.status == SnapshotStatus.CREATING).order_by(Snapshot.created_at)

@@ -42,6 +42,7 @@ from podyard.runtime.protocol import (
     ImagePullFailure,
     PodObservation,
     PodRun,
+    PodStorage,
     RuntimeFailure,
 )
 
@@ -96,6 +97,18 @@ def _pod_observation(pod: dict[str, Any], containers: dict[str, ContainerObserva
     generation = int((pod.get("Labels") or {}).get(LABEL_GENERATION, "0"))
     name = pod["Name"]
     return PodObservation(pod_id=name, generation=generation, containers=containers, mac_address=mac_for(name))
+
+
+def _id_range(container: dict[str, Any]) -> tuple[int, int, int] | None:
+    """The host ids a container's root is (uid, gid) and how many follow, from its first
+    "container:host:size" mappings; None without a user namespace."""
+    maps = (container.get("HostConfig") or {}).get("IDMappings") or {}
+    uids, gids = maps.get("UidMap") or [], maps.get("GidMap") or []
+    if not uids or not gids:
+        return None
+    _, uid, size = (int(x) for x in uids[0].split(":"))
+    _, gid, _ = (int(x) for x in gids[0].split(":"))
+    return uid, gid, size
 
 
 def _time(unix: int | None) -> datetime | None:
@@ -185,6 +198,16 @@ class PodmanRuntime:
             "mounts": [
                 {"destination": dest, "source": str(src), "type": "bind", "options": ["rbind"]}
                 for dest, src in zip(("/etc/hosts", "/etc/resolv.conf"), self.pod_files(pod.pod_id), strict=True)
+            ]
+            + [
+                {
+                    "destination": m.destination,
+                    "source": m.source,
+                    "type": "bind",
+                    # nodev, nosuid: a disk is the pod's, its device nodes and setuid files too.
+                    "options": ["rbind", "nodev", "nosuid", "ro" if m.read_only else "rw"],
+                }
+                for m in c.mounts
             ],
             "privileged": False,
             "no_new_privileges": True,
@@ -203,6 +226,24 @@ class PodmanRuntime:
         if c.working_dir:
             spec["work_dir"] = c.working_dir
         await self.api.request("POST", "/containers/create", json=spec)
+
+    async def storage(self, pod_id: str) -> PodStorage | None:
+        try:
+            pod = await self.api.json("GET", f"/pods/{pod_id}/json")
+        except NotFoundInRuntime:
+            return None
+        id_range = None
+        layers: dict[str, str] = {}
+        for c in await self._list(pod_id):
+            name = c.get("Labels", {}).get(LABEL_CONTAINER)
+            if name is None:
+                continue  # the infra container
+            detail = await self.api.json("GET", f"/containers/{c['Id']}/json")
+            upper = (detail.get("GraphDriver") or {}).get("Data", {}).get("UpperDir")
+            if upper:
+                layers[name] = str(Path(upper).parent)
+            id_range = id_range or _id_range(detail)
+        return PodStorage(id_range=id_range, cgroup=pod.get("CgroupPath") or None, layers=layers)
 
     async def start_sandbox(self, pod_id: str) -> int:
         infra = infra_name(pod_id)
