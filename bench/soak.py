@@ -81,10 +81,10 @@ import jdcloud_sdk.core.jdcloudclient as sdk_client
 import requests
 import websocket
 
+from bench.live import live_podyard
 from bench.probes import HZ, cpu_ticks, machine_busy, others
 from bench.run import machine, pct, rss_kib, versions
-from podyard.runtime.podman.service import PodmanService
-from tests.harness import Podyard, Registry, unmount_under, wait_for
+from tests.harness import Podyard, wait_for
 from tests.jd import Account, Jd, JdError, container, pod_spec
 from tests.wsjdc import JdcStream
 
@@ -1171,13 +1171,6 @@ def warm_up(podyard: Podyard, rec: Recorder, jd: Jd, image: str) -> None:
     wait_for(gone, 120, f"{pod_id} to go")
 
 
-def cleanup(podyard: Podyard) -> None:
-    try:
-        podyard.cleanup()
-    except Exception as e:  # the rest of the clean-up still runs
-        print(f"podyard's clean-up failed: {e}", flush=True)
-
-
 def keep(log: Path, to: Path | None) -> None:
     if to is not None and log.exists():
         shutil.copy(log, to)
@@ -1233,18 +1226,9 @@ def main(clients: int, seconds: float, think: float, ramp: float, window: int | 
     started = time.monotonic()
     with ExitStack() as stack:
         stack.callback(shutil.rmtree, work, True)
-        registry = Registry(work / "registry")
-        stack.callback(registry.stop)
-        builder = PodmanService(work / "image" / "podman")
-        stack.callback(shutil.rmtree, builder.run_dir, True)
-        stack.callback(unmount_under, builder.run_dir)
-        image = registry.push_busybox(work / "image")
         window_setting = {"signature_window_seconds": str(window)} if window else {}
-        podyard = Podyard(work / "podyard" / "data", [registry], **SETTINGS, **window_setting)
-        podyard.env.pop("PODYARD_RESYNC_SECONDS", None)  # podyard's own default, as deployed
-        stack.callback(cleanup, podyard)
+        podyard, image = live_podyard(stack, work, **SETTINGS, **window_setting)
         stack.callback(keep, podyard.log, log_path)  # runs before the clean-up: the log is whole
-        podyard.start()
         assert podyard.proc is not None
         pid = podyard.proc.pid
         recorder = Recorder()

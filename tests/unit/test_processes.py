@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -16,12 +17,24 @@ from podyard.runtime.podman import processes
 def tree() -> Iterator[subprocess.Popen[bytes]]:
     proc = subprocess.Popen(["sh", "-c", "sleep 60 & sleep 60 & wait"])
     deadline = time.monotonic() + 10
-    while len(processes.descendants(proc.pid)) < 3:  # the shell and its two sleeps
+    while _commands(processes.descendants(proc.pid)) != ["sh", "sleep", "sleep"]:
+        # the shell and its two sleeps, each past its exec (a child just forked is a
+        # second shell for a moment, and may be gone and back as sleep)
         assert time.monotonic() < deadline, "the process tree did not start"
         time.sleep(0.01)
     yield proc
     proc.kill()
     proc.wait()
+
+
+def _commands(pids: list[int]) -> list[str]:
+    names = []
+    for pid in pids:
+        try:
+            names.append(Path(f"/proc/{pid}/comm").read_text().strip())
+        except OSError:
+            names.append("?")
+    return sorted(names)
 
 
 def test_a_tree_in_the_cgroup_is_killed(tree: subprocess.Popen[bytes]) -> None:
