@@ -208,6 +208,7 @@ def main(samples: int, burst: int, json_path: Path | None) -> None:
         bare = PodmanService(work / "raw")
         stack.callback(shutil.rmtree, bare.run_dir, True)
         stack.callback(unmount_under, bare.run_dir)
+        stack.callback(unmount_under, work / "raw")  # its store's own bind mounts
         stack.callback(lambda: loop.run_until_complete(bare.stop()))
         loop.run_until_complete(bare.start())
         pull = ["podman", *bare.global_args(), "pull", "--tls-verify=false", "-q", image]
