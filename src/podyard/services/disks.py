@@ -17,7 +17,7 @@ from podyard.domain.disks import DiskStatus
 from podyard.domain.elastic_ips import check_can_buy
 from podyard.domain.errors import FailedPrecondition, InvalidArgument, NotFound, NotImplementedAction
 from podyard.domain.quotas import DiskResource
-from podyard.domain.records import AccountRecord, DiskRecord
+from podyard.domain.records import AccountRecord, DiskRecord, SnapshotRecord
 from podyard.domain.specs.disks import CreateDisksRequest, DescribeDisksQuery
 from podyard.domain.specs.wire import WireModel
 from podyard.services import disk_quotas, disk_space
@@ -54,6 +54,18 @@ def seen_token(s: Any, account_id: str, region: str, action: str, token: str, re
     return list(seen.resource_ids)
 
 
+def source_snapshot(s: Any, account_id: str, region: str, snapshot_id: str, field: str) -> SnapshotRecord:
+    """The account's snapshot a new disk is made from (locked): it exists and is available."""
+    snap = snapshots.get(s, account_id, region, snapshot_id, lock=True)
+    if snap is None:
+        raise NotFound(f"{field}: snapshot {snapshot_id} not found")
+    if snap.status != disks.SnapshotStatus.AVAILABLE:
+        raise FailedPrecondition(
+            f"{field}: snapshot {snap.snapshot_id} is {snap.status}; disks are made from an available snapshot"
+        )
+    return snap
+
+
 def check_standing(ctx: ServiceContext, s: Any, account: AccountRecord, action: str) -> None:
     """As for pods and elastic IPs: nothing bought without real-name verification or in arrears."""
     standing = accounts.by_access_key(s, ctx.secret_box, account.access_key) or account
@@ -79,14 +91,7 @@ def create_disks(ctx: ServiceContext, account: AccountRecord, region: str, req: 
             return done
         fs_type = disks.DEFAULT_FS_TYPE
         if spec.snapshot_id:
-            snap = snapshots.get(s, account.account_id, region, spec.snapshot_id, lock=True)
-            if snap is None:
-                raise NotFound(f"diskSpec.snapshotId: snapshot {spec.snapshot_id} not found")
-            if snap.status != disks.SnapshotStatus.AVAILABLE:
-                raise FailedPrecondition(
-                    f"diskSpec.snapshotId: snapshot {snap.snapshot_id} is {snap.status}; disks are made from "
-                    "an available snapshot"
-                )
+            snap = source_snapshot(s, account.account_id, region, spec.snapshot_id, "diskSpec.snapshotId")
             if spec.disk_size_gb < snap.size_gb:
                 raise InvalidArgument(
                     f"diskSpec.diskSizeGB: a disk made from snapshot {snap.snapshot_id} needs at least its "

@@ -24,9 +24,8 @@ from podyard.domain.quotas import DiskResource
 from podyard.domain.specs.pod import PodSpec, VolumeSpec
 from podyard.services import disk_quotas, disk_space
 from podyard.services.context import ServiceContext
-from podyard.services.disks import check_maker
+from podyard.services.disks import check_maker, source_snapshot
 from podyard.store import disks as disk_store
-from podyard.store import snapshots
 from podyard.store.disks import NewDisk
 
 
@@ -144,14 +143,7 @@ def _new(s: Any, p: PodVolumes, i: int, v: VolumeSpec) -> _Volume:
     assert jd.disk_type is not None  # the spec's rules
     size, fs = jd.size_gb, jd.fs_type or disks.DEFAULT_FS_TYPE
     if jd.snapshot_id:
-        snap = snapshots.get(s, p.account_id, p.region, jd.snapshot_id, lock=True)
-        if snap is None:
-            raise NotFound(f"{where}.snapshotId: snapshot {jd.snapshot_id} not found")
-        if snap.status != disks.SnapshotStatus.AVAILABLE:
-            raise FailedPrecondition(
-                f"{where}.snapshotId: snapshot {snap.snapshot_id} is {snap.status}; "
-                "disks are made from an available one"
-            )
+        snap = source_snapshot(s, p.account_id, p.region, jd.snapshot_id, f"{where}.snapshotId")
         if size is not None and size < snap.size_gb:
             raise InvalidArgument(
                 f"{where}.sizeGB: a disk made from {snap.snapshot_id} needs at least its {snap.size_gb} GB"
