@@ -205,6 +205,18 @@ class Podyard:
             raise AssertionError(f"podman {' '.join(args)} failed: {r.stderr}")
         return r.stdout
 
+    def remove_pod(self, name: str, attempts: int = 5) -> None:
+        """``podman pod rm -f``, as a user would, tried again while Podman 4.3 (with user
+        namespaces) finds a container's shm mount busy for a moment, as podyard does."""
+        for attempt in range(attempts):
+            try:
+                self.podman("pod", "rm", "-f", "-t", "0", name)
+                return
+            except AssertionError as e:
+                if "device or resource busy" not in str(e) or attempt == attempts - 1:
+                    raise
+                time.sleep(0.5 * 2**attempt)
+
     def inspect(self, name: str) -> dict[str, Any]:
         return dict(json.loads(self.podman("inspect", name))[0])
 

@@ -406,18 +406,20 @@ def test_disks_come_back_after_a_restart_and_a_host_reboot(podyard: Podyard, ima
 
     # A host reboot: podyard stopped, the pods killed, every mount and loop device gone.
     podyard.stop()
-    podyard.podman("pod", "stop", "-t", "0", pod_id)  # killed, and its processes gone
-    for target in reversed(mounts_of(lay)):
-        subprocess.run(["umount", target], check=True)
-    for device in loops_of(lay):
-        subprocess.run(["losetup", "-d", device], check=True)
-    subprocess.run(["umount", str(lay.pool)], check=True)
-    pool_loops = subprocess.run(["losetup", "-j", str(lay.pool_image)], capture_output=True, text=True).stdout
-    for line in pool_loops.splitlines():
-        subprocess.run(["losetup", "-d", line.split(":")[0]], check=True)
-    subprocess.run(["umount", str(lay.root)], check=True)
-    assert not mounts_of(lay) and not loops_of(lay)
-    podyard.start()
+    try:
+        podyard.podman("pod", "stop", "-t", "0", pod_id)  # killed, and its processes gone
+        for target in reversed(mounts_of(lay)):
+            subprocess.run(["umount", target], check=True)
+        for device in loops_of(lay):
+            subprocess.run(["losetup", "-d", device], check=True)
+        subprocess.run(["umount", str(lay.pool)], check=True)
+        pool_loops = subprocess.run(["losetup", "-j", str(lay.pool_image)], capture_output=True, text=True).stdout
+        for line in pool_loops.splitlines():
+            subprocess.run(["losetup", "-d", line.split(":")[0]], check=True)
+        subprocess.run(["umount", str(lay.root)], check=True)
+        assert not mounts_of(lay) and not loops_of(lay)
+    finally:
+        podyard.start()  # the tests after this one share this podyard
     wait_for(lambda: try_sh(podyard, pod_id, "cat /data/f")[1].strip() == "survives", 90, "the data back")
     assert [m for m in mounts_of(lay) if m.endswith(disk_id)]
     assert wait_for(lambda: not disk_leftovers(podyard, dk), 30, "one loop, one mount"), disk_leftovers(podyard, dk)

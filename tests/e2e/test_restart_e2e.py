@@ -29,21 +29,23 @@ def test_restart_readopts_and_reports_truthfully(podyard: Podyard, image: str) -
     started = before["containers"][0]["containerStatus"]["state"]["running"]["startedAt"]
 
     podyard.stop()
-    # While podyard is down: a pod's containers are removed behind its back, and a pod
-    # left by an interrupted create (labels, but no stored pod) appears.
-    podyard.podman("pod", "rm", "-f", "-t", "0", vanishing)
-    podyard.podman(
-        "pod",
-        "create",
-        "--name",
-        "pod-leftover",
-        "--label",
-        "podyard.managed=true",
-        "--label",
-        "podyard.pod=pod-leftover",
-    )
-    assert podyard.inspect(f"{kept}-app")["State"]["Status"] == "running"  # pods outlive podyard
-    podyard.start()
+    try:
+        # While podyard is down: a pod's containers are removed behind its back, and a pod
+        # left by an interrupted create (labels, but no stored pod) appears.
+        podyard.remove_pod(vanishing)
+        podyard.podman(
+            "pod",
+            "create",
+            "--name",
+            "pod-leftover",
+            "--label",
+            "podyard.managed=true",
+            "--label",
+            "podyard.pod=pod-leftover",
+        )
+        assert podyard.inspect(f"{kept}-app")["State"]["Status"] == "running"  # pods outlive podyard
+    finally:
+        podyard.start()  # the tests after this one share this podyard
 
     after = wait_phase(jd, kept, "running")
     assert after["containers"][0]["containerStatus"]["state"]["running"]["startedAt"] == started
