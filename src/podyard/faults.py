@@ -32,7 +32,7 @@ STEPS = (
     "delete.removed",  # the runtime pod removed, the interface and the record still there
     "delete.unplugged",  # the interface gone, the record not yet forgotten
     # network
-    "network.port_made",  # the pod's veth pair made, not yet moved into the pod
+    "network.port_made",  # the pod's veth pair made, its eth0 not yet addressed
     "network.rules_loaded",  # a VPC's rule set loaded, its routes and shaping not yet
     # disks
     "disks.made",  # a disk's image made in the pool, not yet recorded as made

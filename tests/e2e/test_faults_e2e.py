@@ -121,7 +121,9 @@ def leftovers(podyard: Podyard) -> list[str]:
                 if port not in ports or ports[port][2] == "deleted":
                     found.append(f"rule chain {line.split()[1]} in {ns} of no pod")
     host_links = json.loads(_run("ip", "-j", "link", "show") or "[]")
-    found += [f"half-made interface {x['ifname']}" for x in host_links if x["ifname"].startswith(f"pd{names.tag}t")]
+    uplinks = {names.uplink(v) for ns in _netns(names) if (v := names.vpc_of_ns(ns))}
+    ours = [x["ifname"] for x in host_links if x["ifname"].startswith(f"pd{names.tag}")]
+    found += [f"host interface {name} of no VPC" for name in ours if name not in uplinks]
     routes = json.loads(_run("ip", "-j", "-4", "route", "show") or "[]")
     for r in routes:
         if r.get("dev", "").startswith(names.uplink_prefix) and "/" not in r["dst"] and not _eip_route(r["dst"], eips):

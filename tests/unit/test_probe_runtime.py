@@ -93,7 +93,7 @@ def test_fake_runtime_probes_and_stops_one_container(tmp_path: Path) -> None:
         app = ContainerRun("app", "busybox", None, None, {}, None, False, 1 << 20, 100)
         side = ContainerRun("side", "busybox", None, None, {}, None, False, 1 << 20, 100)
         await rt.create_pod(PodRun("pod-1", 1, "h", "10.0.0.2", 1 << 20, 100, 10, 1, [app, side]))
-        await rt.start_pod("pod-1")
+        await rt.start_pod("pod-1", ["app", "side"])
         http = ProbeCheck("httpGet", 1, port=80)
         assert await rt.probe("pod-1", "app", http, "10.0.0.2") == ProbeResult(True)
         rt.probe_results[("pod-1", "app", "httpGet")] = ProbeResult(False, "HTTP probe failed with statuscode: 503")

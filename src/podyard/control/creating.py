@@ -19,7 +19,6 @@ from podyard.control.disks import PodDisks
 from podyard.control.failures import PermanentFailure
 from podyard.control.images import ImagePolicy
 from podyard.control.podrun import pod_run
-from podyard.control.watching import Inspect
 from podyard.control.writeback import StatusWriter
 from podyard.disks.errors import DiskFailure
 from podyard.domain.phases import Desired, Outcome
@@ -45,7 +44,6 @@ class PodMaker:
         writer: StatusWriter,
         clock: Clock,
         retries: Backoff,
-        inspect: Inspect,
         nudge: Callable[[str, float], None],
         disks: PodDisks,
         *,
@@ -58,7 +56,6 @@ class PodMaker:
         self._writer = writer
         self._clock = clock
         self._retries = retries
-        self._inspect = inspect
         self._nudge = nudge
         self._disks = disks
         self._pids_limit = pids_limit
@@ -81,6 +78,7 @@ class PodMaker:
                 self._volumes(pod), self._fetch_images(pod, pod_run(pod, self._pids_limit))
             )
             run = pod_run(pod, self._pids_limit, volumes)
+            created: PodObservation | None = None
             if not pull_errors and not create_error:
                 try:
                     if obs is not None:  # an older generation, or what an interrupted create left
@@ -88,17 +86,15 @@ class PodMaker:
                         await self._runtime.remove_pod(pod.pod_id)
                         await self._disks.drop_layers(pod, obs.generation)
                         faults.point("create.old_removed")
-                    await self._runtime.create_pod(run)
+                    created = await self._runtime.create_pod(run, sandbox=pod.desired == Desired.RUNNING)
                     faults.point("create.made")
                 except (RuntimeFailure, DiskFailure) as e:
                     create_error = e.message
         if pull_errors or create_error:
             await self._failed(pod, run.containers, pull_errors, create_error, key)
             return None
+        assert created is not None  # made, or a failure above
         self._retries.succeeded(key)
-        created = await self._inspect(pod.pod_id)
-        if created is None:
-            raise RuntimeFailure(f"pod {pod.pod_id} vanished right after it was created")
         # Record the generation at once, so a crash from here on is not taken for a half-made pod.
         await self._writer.save(pod, None, [ContainerStatus(name=c.name) for c in pod.containers])
         faults.point("create.recorded")

@@ -69,7 +69,7 @@ class PodDisks:
         that cannot be made is permanent: the pod is in error."""
         if self._host is None:
             return None
-        disks = await self._store.db.run(self._store.disks_of_pod, pod.pod_id)
+        disks = await self._disks_of(pod)
         for d in disks:
             # The pod's new disks are made here, not left to the worker: one pass, no hand-off.
             made = d.status != DiskStatus.CREATING or await self._make(d)
@@ -95,7 +95,7 @@ class PodDisks:
 
     async def _attach(self, pod: PodRecord, host: DiskHost) -> None:
         sized = system_disks(pod)
-        disks = await self._store.db.run(self._store.disks_of_pod, pod.pod_id)
+        disks = await self._disks_of(pod)
         if not disks and not sized:
             return
         storage = await self._storage(pod)
@@ -113,7 +113,7 @@ class PodDisks:
         """iops limits of the pod's disks on its cgroup and its containers' (after they start)."""
         if self._host is None:
             return
-        disks = [d for d in await self._store.db.run(self._store.disks_of_pod, pod.pod_id) if d.iops]
+        disks = [d for d in await self._disks_of(pod) if d.iops]
         if not disks:
             return
         storage = await self._storage(pod)
@@ -124,6 +124,12 @@ class PodDisks:
                 await self._host.throttle(d.disk_id, storage.cgroup, d.iops, d.iops)
             except DiskFailure as e:
                 log.warning("pod %s: no iops limit on disk %s: %s", pod.pod_id, d.disk_id, e.message)
+
+    async def _disks_of(self, pod: PodRecord) -> list[DiskRecord]:
+        # A pod's disks are its volumes, all given at createPods: without any, no store read.
+        if not pod.spec.get("volumes"):
+            return []
+        return await self._store.db.run(self._store.disks_of_pod, pod.pod_id)
 
     async def _storage(self, pod: PodRecord) -> PodStorage:
         storage = await self._runtime.storage(pod.pod_id)
@@ -136,7 +142,7 @@ class PodDisks:
         to remove or another pod to mount), its system disks removed."""
         if self._host is None:
             return
-        for d in await self._store.db.run(self._store.disks_of_pod, pod.pod_id):
+        for d in await self._disks_of(pod):
             await self._host.unmount(d.disk_id)
         await self.drop_layers(pod, pod.generation)
 

@@ -57,7 +57,7 @@ class ContainerDriver:
         if starting and stopped:
             await self._networks.plug(pod)  # the interface is there before any container runs
             faults.point("start.plugged")
-            start_errors = await self._runtime.start_pod(pod.pod_id)
+            start_errors = await self._runtime.start_pod(pod.pod_id, [c.name for c in pod.containers])
             faults.point("start.started")
             obs = await self._inspect(pod.pod_id) or obs
             await self._disks.throttle(pod)

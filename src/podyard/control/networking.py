@@ -55,9 +55,16 @@ class PodNetworks:
             port = plan.port(pod.pod_id) if plan else None
             if plan is None or port is None:
                 raise PermanentFailure("NetworkMissing", f"the pod's VPC {pod.vpc_id} or subnet no longer exists")
-            pid = await self._runtime.start_sandbox(pod.pod_id)
+            # The rules load while the sandbox starts; both are done before the port is made,
+            # so it never runs unguarded.
+            pid, applied = await asyncio.gather(
+                self._runtime.start_sandbox(pod.pod_id), self._dp.apply(plan), return_exceptions=True
+            )
             try:
-                await self._dp.apply(plan)  # rules first: the port never runs unguarded
+                if isinstance(applied, BaseException):
+                    raise applied
+                if isinstance(pid, BaseException):
+                    raise pid
                 await self._dp.attach(pod.vpc_id, port, pid)
             except NetworkFailure as e:
                 raise RuntimeFailure(f"attaching the pod's interface: {e.message}", reason="NetworkError") from e

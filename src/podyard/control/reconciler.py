@@ -77,7 +77,7 @@ class Reconciler:
         self.images = ImagePolicy(runtime, self.clock, registry_check=registry_check)
         self.disks = PodDisks(store, runtime, disk_host, self.nudge)
         self.maker = PodMaker(
-            store, runtime, self.images, self.writer, self.clock, backoff(), self.watch.inspect, self.nudge,
+            store, runtime, self.images, self.writer, self.clock, backoff(), self.nudge,
             self.disks, pids_limit=settings.pids_limit, concurrency=settings.create_concurrency,
         )  # fmt: skip
         self.restarts = RestartPolicy(runtime, self.clock, backoff())

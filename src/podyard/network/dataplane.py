@@ -46,6 +46,8 @@ class Dataplane:
         self._attached: set[tuple[str, str]] = set()  # (vpc id, pod id)
         self._made: set[str] = set()  # VPCs whose namespace and uplink this process checked
         self._applied: dict[str, str] = {}  # vpc id → the rule set last loaded
+        # vpc id → (the namespace's own addresses, the elastic IP routes) last made
+        self._routed: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
         self._shaped: dict[str, tuple[ElasticIp, ...]] = {}
         self._host_eips: dict[str, list[tuple[str, str]]] = {}  # vpc id → loopback (address, inner)
         self._host_loaded: str | None = None
@@ -106,28 +108,32 @@ class Dataplane:
         ns = self.names.vpc_ns(plan.vpc_id)
         await self.ensure_vpc(plan.vpc_id)
         eips = [eip for _, eip in plan.elastic_ips]
-        await self._sync_local_addresses(ns, list(plan.gateways) + [e.inner for e in eips])
+        local, inner = frozenset(plan.gateways) | {e.inner for e in eips}, frozenset(e.inner for e in eips)
+        if self._routed.get(plan.vpc_id) != (local, inner):
+            await self._sync_local_addresses(ns, local)
         ruleset = rules.vpc_ruleset(plan, self.names)
         if self._applied.get(plan.vpc_id) != ruleset:
             await run(*in_ns(ns, "nft", "-f", "-"), stdin=ruleset)
             self._applied[plan.vpc_id] = ruleset
             faults.point("network.rules_loaded")
-        await self._sync_routes(plan.vpc_id, {e.inner for e in eips})
+        if self._routed.get(plan.vpc_id) != (local, inner):
+            await self._sync_routes(plan.vpc_id, inner)
+            self._routed[plan.vpc_id] = (local, inner)
         if self._shaped.get(plan.vpc_id) != tuple(eips):
             await self._shape(plan.vpc_id, ns, eips)
             self._shaped[plan.vpc_id] = tuple(eips)
         self._host_eips[plan.vpc_id] = [(e.address, e.inner) for e in eips if e.address != e.inner]
         await self.apply_host()
 
-    async def _sync_local_addresses(self, ns: str, wanted: list[str]) -> None:
+    async def _sync_local_addresses(self, ns: str, wanted: frozenset[str]) -> None:
         out = await run("ip", "-n", ns, "-j", "-4", "addr", "show", "dev", "lo")
         have = {a["local"] for link in json.loads(out or "[]") for a in link.get("addr_info", [])} - {"127.0.0.1"}
-        for address in set(wanted) - have:
+        for address in wanted - have:
             await run("ip", "-n", ns, "addr", "add", f"{address}/32", "dev", "lo")
-        for address in have - set(wanted):
+        for address in have - wanted:
             await run("ip", "-n", ns, "addr", "del", f"{address}/32", "dev", "lo", check=False)
 
-    async def _sync_routes(self, vpc_id: str, inner: set[str]) -> None:
+    async def _sync_routes(self, vpc_id: str, inner: frozenset[str]) -> None:
         dev = self.names.uplink(vpc_id)
         out = await run("ip", "-j", "-4", "route", "show", "dev", dev, check=False)
         have = {r["dst"] for r in json.loads(out or "[]") if r.get("dst", "").count(".") == 3}
@@ -149,7 +155,7 @@ class Dataplane:
         await run("ip", "netns", "del", self.names.vpc_ns(vpc_id), check=False)
         self._attached = {a for a in self._attached if a[0] != vpc_id}
         self._made.discard(vpc_id)
-        for d in (self._applied, self._shaped, self._host_eips, self._locks):
+        for d in (self._applied, self._routed, self._shaped, self._host_eips, self._locks):
             d.pop(vpc_id, None)
         await self.apply_host()
 
@@ -174,32 +180,31 @@ class Dataplane:
     # -- pods --
 
     async def attach(self, vpc_id: str, port: Port, pid: int) -> None:
-        """Give the pod whose network namespace is held by ``pid`` its interface."""
+        """Give the pod whose network namespace is held by ``pid`` its interface: two
+        processes, one in each namespace. The pair is made with each end in its place (the
+        pod's is eth0 at birth), so nothing is moved between namespaces."""
         ns = self.names.vpc_ns(vpc_id)
-        vpc_end, pod_end = self.names.port(port.pod_id), self.names.pod_end(port.pod_id)
+        vpc_end = self.names.port(port.pod_id)
         await self.ensure_vpc(vpc_id)
-        # Left by an earlier sandbox of this pod, or by an interrupted attach.
-        await run("ip", "-n", ns, "link", "del", vpc_end, check=False)
-        await run("ip", "link", "del", pod_end, check=False)
-        await run("ip", "link", "add", pod_end, "type", "veth", "peer", "name", vpc_end, "netns", ns)
-        faults.point("network.port_made")
+        # Proxy ARP comes from the namespace's defaults (_VPC_SYSCTLS); its delay is per device.
+        outside = [f"link add {vpc_end} type veth peer name eth0 address {mac_for(port.pod_id)} netns {pid}"]
+        outside += [f"ntable change name arp_cache dev {vpc_end} proxy_delay 0", f"link set {vpc_end} up"]
+        outside += [f"route replace {ip}/32 dev {vpc_end}" for ip in port.ips]
+        batch = "\n".join(outside) + "\n"
         try:
-            await run("ip", "link", "set", pod_end, "netns", str(pid))
-        except NetworkFailure:
-            await run("ip", "link", "del", pod_end, check=False)
-            raise
-        prefix = port.prefixlen
-        inside = [f"link set {pod_end} name eth0", f"link set eth0 address {mac_for(port.pod_id)}"]
-        inside += [f"addr add {ip}/{prefix} dev eth0" for ip in port.ips]
+            await run("ip", "-n", ns, "-batch", "-", stdin=batch)
+        except NetworkFailure as e:
+            if "File exists" not in e.stderr:
+                raise
+            # Left by an earlier sandbox of this pod, or by an interrupted attach: deleting
+            # either end of a pair deletes both.
+            await run("ip", "-n", ns, "link", "del", vpc_end, check=False)
+            await run(*in_pid(pid, "ip", "link", "del", "eth0"), check=False)
+            await run("ip", "-n", ns, "-batch", "-", stdin=batch)
+        faults.point("network.port_made")
+        inside = [f"addr add {ip}/{port.prefixlen} dev eth0" for ip in port.ips]
         inside += ["link set lo up", "link set eth0 up", f"route replace default via {port.gateway} dev eth0"]
         await run(*in_pid(pid, "ip", "-batch", "-"), stdin="\n".join(inside) + "\n")
-        await run(
-            *in_ns(
-                ns, "sysctl", "-qw", f"net.ipv4.conf.{vpc_end}.proxy_arp=1", f"net.ipv4.neigh.{vpc_end}.proxy_delay=0"
-            )
-        )
-        outside = [f"link set {vpc_end} up"] + [f"route replace {ip}/32 dev {vpc_end}" for ip in port.ips]
-        await run("ip", "-n", ns, "-batch", "-", stdin="\n".join(outside) + "\n")
         self._attached.add((vpc_id, port.pod_id))
 
     async def detach(self, vpc_id: str, pod_id: str) -> None:
@@ -207,11 +212,8 @@ class Dataplane:
         self._attached.discard((vpc_id, pod_id))
 
     async def sweep(self, vpc_ids: set[str]) -> None:
-        """Remove the namespaces of VPCs that are gone, and pod ends an interrupted attach left."""
+        """Remove the namespaces of VPCs that are gone (an interrupted attach leaves nothing on
+        the host: a pair's ends are made in their namespaces)."""
         for vpc_id in await self.vpcs() - vpc_ids:
             log.info("removing the network of vpc %s, which no longer exists", vpc_id)
             await self.remove_vpc(vpc_id)
-        out = await run("ip", "-j", "link", "show")
-        for link in json.loads(out or "[]"):
-            if link["ifname"].startswith(f"pd{self.names.tag}t"):
-                await run("ip", "link", "del", link["ifname"], check=False)

@@ -43,10 +43,6 @@ class Names:
         """The VPC's end of a pod's interface (the pod's end is its eth0)."""
         return f"p{_h(pod_id, 12)}"
 
-    def pod_end(self, pod_id: str) -> str:
-        """The pod's end while it is made on the host, before it moves into the pod."""
-        return f"pd{self.tag}t{_h(pod_id)}"
-
     @property
     def table(self) -> str:
         """The nftables tables, in the host and in each VPC namespace."""

@@ -111,16 +111,18 @@ class FakeRuntime:
             raise ImagePullFailure(f"reading manifest of {ref}: unauthorized: authentication required")
         self.images.add(ref)
 
-    async def create_pod(self, pod: PodRun) -> None:
+    async def create_pod(self, pod: PodRun, *, sandbox: bool = False) -> PodObservation:
         if pod.pod_id in self.pods:
             raise RuntimeFailure(f"pod {pod.pod_id} already exists")
-        self.pods[pod.pod_id] = FakePod(
-            run=pod, containers={c.name: ContainerObservation(name=c.name, state="created") for c in pod.containers}
-        )
+        made = {c.name: ContainerObservation(name=c.name, state="created") for c in pod.containers}
+        self.pods[pod.pod_id] = FakePod(run=pod, containers=dict(made))
+        return PodObservation(pod.pod_id, pod.generation, made)
 
-    async def start_pod(self, pod_id: str) -> dict[str, str]:
-        for name in list(self._pod(pod_id).containers):
-            await self.start_container(pod_id, name)
+    async def start_pod(self, pod_id: str, names: list[str]) -> dict[str, str]:
+        present = self._pod(pod_id).containers
+        for name in names:
+            if name in present:
+                await self.start_container(pod_id, name)
         return {}
 
     async def start_container(self, pod_id: str, name: str) -> None:

@@ -121,8 +121,9 @@ class Runtime(Protocol):
         """Fetch the image from its registry (with these credentials, if any), even if it
         is present: that re-resolves its tag and checks the caller may have it."""
 
-    async def create_pod(self, pod: PodRun) -> None:
-        """Create the pod and its containers, started by nothing: start_pod runs them."""
+    async def create_pod(self, pod: PodRun, *, sandbox: bool = False) -> PodObservation:
+        """Create the pod and its containers, started by nothing: start_pod runs them. With
+        ``sandbox``, the sandbox is started too (a pod that is to run). What was made."""
 
     async def storage(self, pod_id: str) -> PodStorage | None:
         """The created pod's user-namespace range, cgroup and writable layers (None: no pod)."""
@@ -131,9 +132,10 @@ class Runtime(Protocol):
         """Start what holds the pod's namespaces, if it does not run; the pid whose network
         namespace is the pod's (the network part gives it its interface)."""
 
-    async def start_pod(self, pod_id: str) -> dict[str, str]:
-        """Start the sandbox and every container; returns the containers that failed to
-        start, by name, with the runtime's reason."""
+    async def start_pod(self, pod_id: str, names: list[str]) -> dict[str, str]:
+        """Start the sandbox and these containers (the pod's); returns the containers that
+        failed to start, by name, with the runtime's reason. One that is gone is skipped:
+        the next inspect finds it missing."""
 
     async def start_container(self, pod_id: str, name: str) -> None: ...
 

@@ -182,8 +182,7 @@ def create_pods(ctx: ServiceContext, account: AccountRecord, region: str, req: C
     except IntegrityError as e:  # only if two requests raced past the checks above
         raise AlreadyExists("podSpec: a pod of that name or address was created concurrently; retry") from e
     faults.point("createPods.committed")
-    if spec.elastic_ip is not None:
-        ctx.nudge_vpc(subnet.vpc_id)
+    ctx.nudge_vpc(subnet.vpc_id)  # the new ports' rules load while the pods are made
     for pod_id in pod_ids:
         ctx.nudge(pod_id)
     return pod_ids

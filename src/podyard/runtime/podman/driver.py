@@ -149,7 +149,7 @@ class PodmanRuntime:
         if error:
             raise ImagePullFailure(error)
 
-    async def create_pod(self, pod: PodRun) -> None:
+    async def create_pod(self, pod: PodRun, *, sandbox: bool = False) -> PodObservation:
         labels = {LABEL_MANAGED: "true", LABEL_POD: pod.pod_id, LABEL_GENERATION: str(pod.generation)}
         await asyncio.to_thread(podfiles.write, self.files_root / pod.pod_id, pod)
         await self.api.request(
@@ -169,12 +169,19 @@ class PodmanRuntime:
                 "resource_limits": {"memory": {"limit": pod.memory_bytes}, "cpu": _cpu(pod.cpu_millis)},
             },
         )
-        try:
+
+        async def containers() -> None:
             for c in pod.containers:
                 await self._create_container(pod, c, labels)
-        except BaseException:
+
+        # A pod that is to run: its sandbox starts while its containers are made.
+        starting = [self.api.request("POST", f"/containers/{infra_name(pod.pod_id)}/start")] if sandbox else []
+        results = await asyncio.gather(containers(), *starting, return_exceptions=True)
+        if failed := next((r for r in results if isinstance(r, BaseException)), None):
             await self.remove_pod(pod.pod_id)
-            raise
+            raise failed
+        made = {c.name: ContainerObservation(name=c.name, state="created") for c in pod.containers}
+        return PodObservation(pod.pod_id, pod.generation, made, mac_for(pod.pod_id))
 
     async def _create_container(self, pod: PodRun, c: ContainerRun, labels: dict[str, str]) -> None:
         # conmon appends to an existing log; made here, its first rotation is kept too.
@@ -247,21 +254,20 @@ class PodmanRuntime:
 
     async def start_sandbox(self, pod_id: str) -> int:
         infra = infra_name(pod_id)
+        await self.api.request("POST", f"/containers/{infra}/start")  # 304 when it runs
         state = (await self.api.request("GET", f"/containers/{infra}/json")).json()["State"]
-        if not state.get("Running"):
-            await self.api.request("POST", f"/containers/{infra}/start")
-            state = (await self.api.request("GET", f"/containers/{infra}/json")).json()["State"]
         if not state.get("Pid"):
             raise RuntimeFailure(f"the sandbox of pod {pod_id} is not running")
         return int(state["Pid"])
 
-    async def start_pod(self, pod_id: str) -> dict[str, str]:
-        await self.start_sandbox(pod_id)
-        names = [n for n in await self._container_names(pod_id)]
+    async def start_pod(self, pod_id: str, names: list[str]) -> dict[str, str]:
+        await self.api.request("POST", f"/containers/{infra_name(pod_id)}/start")  # 304 when it runs
 
         async def start(name: str) -> tuple[str, str | None]:
             try:
                 await self.api.request("POST", f"/containers/{container_name(pod_id, name)}/start")
+            except NotFoundInRuntime:
+                return name, None  # removed outside podyard: the next inspect says so
             except RuntimeFailure as e:
                 return name, e.message
             return name, None
