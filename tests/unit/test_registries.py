@@ -317,6 +317,30 @@ class Resolver:
         return self.hosts[name]
 
 
+def test_the_create_check_keeps_answers_a_few_seconds_and_no_more() -> None:
+    """A burst of creates resolves a registry once; after the TTL (on a clock the test
+    moves), or with another resolver, the name is asked again. Failures are kept too."""
+    now = [0.0]
+    cache = registries.ResolveCache(ttl=5.0, size=2, timer=lambda: now[0])
+    resolve = Resolver({"r.example": ["10.0.0.1"]})
+    cached = cache.of(resolve)
+    assert cached("r.example") == cached("r.example") == ["10.0.0.1"]
+    with pytest.raises(OSError):
+        cached("gone.example")
+    with pytest.raises(OSError):
+        cached("gone.example")
+    assert resolve.asked == ["r.example", "gone.example"]
+    now[0] = 5.1
+    assert cached("r.example") == ["10.0.0.1"]
+    assert resolve.asked[-1] == "r.example" and len(resolve.asked) == 3
+    other = Resolver({"r.example": ["10.0.0.2"]})
+    assert cache.of(other)("r.example") == ["10.0.0.2"]
+    for host in ("x.example", "y.example", "z.example"):  # bounded: size 2
+        with pytest.raises(OSError):
+            cached(host)
+    assert len(cache._answers) == 2
+
+
 def test_image_refusal_resolves_the_host_podman_dials() -> None:
     resolve = Resolver({"registry-1.docker.io": ["198.51.100.1"], "evil.example": ["169.254.169.254"]})
     assert image_refusal(DEFAULT, resolve, "busybox") is None

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from podyard.domain.errors import AlreadyExists, FailedPrecondition, InvalidArgument
 
@@ -27,16 +28,6 @@ def pod_address_error(ip: str, cidr: str) -> str | None:
     if addr in (net.network_address, net[1], net.broadcast_address):
         return f"{ip} is reserved in the subnet {cidr} (network, gateway or broadcast address)"
     return None
-
-
-def free_addresses(cidr: str, used: Iterable[int]) -> Iterable[str]:
-    """The subnet's assignable addresses not in ``used`` (addresses as integers), lowest
-    first; the network, gateway and broadcast addresses are never assignable."""
-    net = ipaddress.IPv4Network(cidr)
-    taken = set(used)
-    for n in range(int(net.network_address) + 2, int(net.broadcast_address)):
-        if n not in taken:
-            yield str(ipaddress.IPv4Address(n))
 
 
 def nth_subnet(pool: str, prefix: int, n: int) -> str:
@@ -67,10 +58,22 @@ class AddressRequest:
     secondary_count: int = 0
 
 
-def assign_addresses(cidr: str, used: set[int], want: AddressRequest, field: str) -> list[tuple[str, tuple[str, ...]]]:
+class Allocations(Protocol):
+    """A subnet's addresses in use (as integers), asked by range: the store answers
+    (store/networks.SubnetAllocations) without reading them all."""
+
+    def taken(self, lo: int, hi: int) -> set[int]:
+        """Those in use from lo to hi, both included."""
+
+    def first_free(self, start: int) -> int:
+        """The lowest number from ``start`` on that is not in use."""
+
+
+def assign_addresses(
+    cidr: str, allocations: Allocations, want: AddressRequest, field: str
+) -> list[tuple[str, tuple[str, ...]]]:
     """Each pod's (primary IP, secondary IPs): the given ones checked, the rest the
-    lowest free addresses. ``used`` holds the subnet's taken addresses as integers;
-    errors name the field under ``field``."""
+    lowest free addresses; errors name the field under ``field``."""
     given = [(f"{field}.primaryIpAddress", want.primary)] if want.primary else []
     given += [(f"{field}.secondaryIpAddresses[{i}]", ip) for i, ip in enumerate(want.secondaries)]
     seen: set[int] = set()
@@ -81,17 +84,12 @@ def assign_addresses(cidr: str, used: set[int], want: AddressRequest, field: str
         n = int(ipaddress.IPv4Address(ip))
         if n in seen:
             raise InvalidArgument(f"{name}: {ip} is given twice")
-        if n in used:
+        if allocations.taken(n, n):
             raise AlreadyExists(f"{name}: {ip} is in use")
         seen.add(n)
     per_pod = (0 if want.primary else 1) + want.secondary_count
     wanted = want.count * per_pod
-    free = []
-    if wanted:
-        for ip in free_addresses(cidr, used | seen):
-            free.append(ip)
-            if len(free) == wanted:
-                break
+    free = _lowest_free(cidr, allocations, wanted, seen)
     if len(free) < wanted:
         raise FailedPrecondition(
             f"{field}.subnetId: the subnet {cidr} has {len(free)} free address(es), {wanted} asked"
@@ -102,3 +100,22 @@ def assign_addresses(cidr: str, used: set[int], want: AddressRequest, field: str
         primary = want.primary or mine.pop(0)
         out.append((primary, (*want.secondaries, *mine)))
     return out
+
+
+def _lowest_free(cidr: str, allocations: Allocations, wanted: int, exclude: set[int]) -> list[str]:
+    """Up to ``wanted`` assignable addresses in use by nobody, lowest first: a run of taken
+    addresses is skipped in one question, free ones are looked at a window at a time."""
+    net = ipaddress.IPv4Network(cidr)
+    cur, last = int(net.network_address) + 2, int(net.broadcast_address) - 1
+    free: list[str] = []
+    while len(free) < wanted and cur <= last:
+        cur = allocations.first_free(cur)
+        end = min(last, cur + 2 * (wanted - len(free)) + 16)
+        taken = allocations.taken(cur, end) | exclude
+        for n in range(cur, end + 1):
+            if n not in taken:
+                free.append(str(ipaddress.IPv4Address(n)))
+                if len(free) == wanted:
+                    break
+        cur = end + 1
+    return free

@@ -69,7 +69,7 @@ def address_range(cidr: str) -> tuple[str, str]:
 
 def available_ip_count(cidr: str, used: int) -> int:
     """Addresses a subnet can still give: all but the network, gateway and broadcast
-    addresses (never assigned: network.free_addresses) and those in use."""
+    addresses (never assigned: network.pod_address_error) and those in use."""
     return max(0, ipaddress.IPv4Network(cidr).num_addresses - 3 - used)
 
 

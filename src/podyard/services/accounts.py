@@ -6,7 +6,6 @@ import time
 from collections.abc import Callable
 
 from cachetools import TTLCache
-from sqlalchemy.exc import IntegrityError
 
 from podyard.domain.errors import InvalidArgument
 from podyard.domain.quotas import QUOTA_TYPES, limit_error
@@ -41,13 +40,11 @@ def create_account(ctx: ServiceContext, name: str, *, verified: bool = True) -> 
     if not name or len(name) > 64:
         raise InvalidArgument("an account name is 1-64 characters")
     taken = InvalidArgument(f"an account named {name!r} exists already")
-    try:
-        with ctx.db.write() as s:
-            if accounts.by_name(s, ctx.secret_box, name):
-                raise taken
-            account = accounts.create_account(s, ctx.secret_box, name, verified=verified)
-    except IntegrityError:  # only if another process made it past the check (PostgreSQL)
-        raise taken from None
+    # A conflict: only if another process made it past the check (PostgreSQL).
+    with ctx.db.write(conflict=taken) as s:
+        if accounts.by_name(s, ctx.secret_box, name):
+            raise taken
+        account = accounts.create_account(s, ctx.secret_box, name, verified=verified)
     return account, ensure_network(ctx, account.account_id)
 
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Literal
 from podyard.domain.errors import InvalidArgument
 from podyard.domain.regions import Region
 from podyard.domain.registries import RegistryPolicy
-from podyard.services.registries import Resolver, system_resolver
+from podyard.services.registries import ResolveCache, Resolver, system_resolver
 from podyard.services.sessions import Sessions
 from podyard.store.crypto import SecretBox
 from podyard.store.db import Database
@@ -48,6 +48,7 @@ class ServiceContext:
     # Which registries images may come from, and how their names are resolved for it.
     registry_policy: RegistryPolicy = field(default_factory=RegistryPolicy.parse)
     resolve: Resolver = field(default_factory=system_resolver)
+    resolve_cache: ResolveCache = field(default_factory=ResolveCache)
     disk_maker: DiskMaker | None = None
     # After a committed change control's disk worker has work (disks, snapshots to make or remove).
     nudge_disks: Callable[[], None] = lambda: None

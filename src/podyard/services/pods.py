@@ -10,9 +10,8 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
-
-from sqlalchemy.exc import IntegrityError
 
 from podyard import faults
 from podyard.domain import billing, naming, network
@@ -21,7 +20,7 @@ from podyard.domain.ids import new_id
 from podyard.domain.instance_types import INSTANCE_TYPES
 from podyard.domain.phases import LEADS_TO, Action, Desired, Phase, check_allowed
 from podyard.domain.quotas import ResourceType, check_quota
-from podyard.domain.records import AccountRecord, ContainerRecord, PodRecord
+from podyard.domain.records import AccountRecord, ContainerRecord, PodRecord, SubnetRecord
 from podyard.domain.resources import resources_error
 from podyard.domain.specs.actions import (
     CheckPodNameRequest,
@@ -31,6 +30,7 @@ from podyard.domain.specs.actions import (
     ResizePodRequest,
 )
 from podyard.domain.specs.containers import ResourceRequestsSpec
+from podyard.domain.specs.pod import NetworkInterfaceSpec, PodSpec
 from podyard.domain.status import Condition, ContainerStatus
 from podyard.services import disk_space, elastic_ips, pod_disks
 from podyard.services.context import ServiceContext
@@ -60,132 +60,172 @@ def _fresh_account(ctx: ServiceContext, s: Any, account: AccountRecord) -> Accou
 
 
 def create_pods(ctx: ServiceContext, account: AccountRecord, region: str, req: CreatePodsRequest) -> list[str]:
-    ctx.check_region(region)
+    """The pods, in one transaction: all of them or none, the same ones again for a
+    clientToken seen before."""
     spec = req.pod_spec
-    if spec.az not in ctx.region.azs:
-        raise InvalidArgument(
-            f"podSpec.az: {spec.az!r} is not an availability zone of {region}: {', '.join(ctx.region.azs)}"
-        )
-    check_container_images(ctx, spec.containers, "podSpec.containers")  # resolves names: before the transaction
+    _check_placement(ctx, region, spec)
     nic = spec.primary_network_interface.network_interface
-    names, hostnames = req.pod_names(), req.hostnames()
     capacity = disk_space.capacity_now(ctx) if spec.volumes else None  # I/O: before the transaction
     now = ctx.now()
-    try:
-        with ctx.db.write() as s:
-            accounts.lock_account(s, account.account_id)
-            billing.check_can_create(_fresh_account(ctx, s, account).verified)
-            if req.client_token:
-                seen = pods.client_token(s, account.account_id, region, req.client_token)
-                if seen is not None:
-                    if seen.request_hash != _request_hash(req):
-                        raise InvalidArgument(
-                            f"clientToken: {req.client_token!r} was already used with a different request"
-                        )
-                    return list(seen.pod_ids)
-            subnet = networks.subnet(s, account.account_id, region, nic.subnet_id)
-            if subnet is None:
-                raise NotFound(f"{NIC}.subnetId: subnet {nic.subnet_id} not found")
-            groups = networks.security_groups(s, account.account_id, region, nic.security_groups)
-            for g in nic.security_groups:
-                if g not in groups:
-                    raise NotFound(f"{NIC}.securityGroups: security group {g} not found")
-                if groups[g][1] != subnet.vpc_id:
-                    raise InvalidArgument(
-                        f"{NIC}.securityGroups: security group {g} is not in the subnet's VPC {subnet.vpc_id}"
-                    )
-
-            check_container_secrets(s, ctx, account.account_id, region, spec.containers, "podSpec.containers")
-            used_pods, used_containers = pods.usage(s, account.account_id, region)
-            overrides = accounts.quota_overrides(s, account.account_id, region)
-            check_quota(ResourceType.POD, limit_of(ctx, overrides, ResourceType.POD), used_pods, req.max_count)
-            check_quota(
-                ResourceType.CONTAINER,
-                limit_of(ctx, overrides, ResourceType.CONTAINER),
-                used_containers,
-                req.max_count * len(spec.containers),
+    raced = AlreadyExists("podSpec: a pod of that name or address was created concurrently; retry")
+    with ctx.db.write(conflict=raced) as s:  # a conflict: only if two requests raced past the checks
+        accounts.lock_account(s, account.account_id)
+        billing.check_can_create(_fresh_account(ctx, s, account).verified)
+        if req.client_token and (seen := _replayed(s, account, region, req)) is not None:
+            return seen
+        subnet, group_names = _network_of(s, account, region, nic)
+        check_container_secrets(s, ctx, account.account_id, region, spec.containers, "podSpec.containers")
+        _check_quotas(s, ctx, account, region, req)
+        volumes = pod_disks.plan(s, ctx, account.account_id, region, spec, req.max_count, capacity)
+        names, hostnames = req.pod_names(), req.hostnames()
+        taken = pods.names_taken(s, account.account_id, region, names)
+        if taken:
+            raise AlreadyExists(f"podSpec.name: a pod named {taken[0]!r} exists already in {region}")
+        allocations = networks.SubnetAllocations(s, subnet.subnet_id)
+        addresses = network.assign_addresses(subnet.cidr, allocations, nic.addresses(req.max_count), NIC)
+        pod_spec = _dump(spec)
+        container_specs = pod_spec.pop("containers")
+        pod_ids = []
+        for name, hostname, (ip, secondary_ips) in zip(names, hostnames, addresses, strict=True):
+            pod_id = new_id("pod")
+            where = _Where(subnet, group_names, ip, secondary_ips)
+            spec_of_pod = volumes.spec_of(s, pod_id, pod_spec, now)
+            pods.insert_pod(s, _new_pod(account, region, spec, pod_id, name, hostname, where, spec_of_pod,
+                                        container_specs, now))  # fmt: skip
+            for address in (ip, *secondary_ips):
+                networks.allocate(s, subnet.subnet_id, address, pod_id)
+            pod_ids.append(pod_id)
+        if spec.elastic_ip is not None:  # one per pod, associated, in this same transaction
+            elastic_ips.create_for_pods(s, ctx, account.account_id, region, spec.elastic_ip, pod_ids)
+        if req.client_token:
+            pods.remember_client_token(
+                s, account.account_id, region, req.client_token, _request_hash(req), pod_ids, now
             )
-            volumes = pod_disks.plan(s, ctx, account.account_id, region, spec, req.max_count, capacity)
-            taken = pods.names_taken(s, account.account_id, region, names)
-            if taken:
-                raise AlreadyExists(f"podSpec.name: a pod named {taken[0]!r} exists already in {region}")
-
-            used_ips = networks.used_addresses(s, subnet.subnet_id)
-            addresses = network.assign_addresses(subnet.cidr, used_ips, nic.addresses(req.max_count), NIC)
-
-            pod_spec = _dump(spec)
-            container_specs = pod_spec.pop("containers")
-            charge = billing.new_charge(
-                spec.charge.charge_mode if spec.charge else None,
-                spec.charge.charge_unit if spec.charge else None,
-                spec.charge.charge_duration if spec.charge else None,
-                now,
-            )
-            group_names = tuple((g, groups[g][0]) for g in nic.security_groups)
-            pod_ids = []
-            for name, hostname, (ip, secondary_ips) in zip(names, hostnames, addresses, strict=True):
-                pod_id = new_id("pod")
-                pods.insert_pod(
-                    s,
-                    PodRecord(
-                        pod_id=pod_id,
-                        account_id=account.account_id,
-                        region=region,
-                        name=name,
-                        description=spec.description,
-                        az=spec.az,
-                        hostname=hostname or pod_id,
-                        instance_type=spec.instance_type,
-                        restart_policy=spec.restart_policy or "Always",
-                        grace_seconds=(
-                            spec.termination_grace_period_seconds
-                            if spec.termination_grace_period_seconds is not None
-                            else DEFAULT_GRACE_SECONDS
-                        ),
-                        spec=volumes.spec_of(s, pod_id, pod_spec, now),
-                        vpc_id=subnet.vpc_id,
-                        subnet_id=subnet.subnet_id,
-                        ip=ip,
-                        secondary_ips=secondary_ips,
-                        network_interface_id=new_id("port"),
-                        security_groups=group_names,
-                        tags=tuple((t.key, t.value) for t in spec.user_tags or []),
-                        charge=charge,
-                        desired=Desired.RUNNING,
-                        phase=Phase.PENDING,
-                        reason=None,
-                        message=None,
-                        conditions=(
-                            Condition(type="Ready", status="False", reason="ContainersNotReady", last_transition=now),
-                        ),
-                        start_time=None,
-                        mac_address=None,
-                        generation=1,
-                        materialized_generation=None,
-                        intent_version=1,
-                        created_at=now,
-                        containers=tuple(
-                            ContainerRecord(name=c["name"], spec=c, status=ContainerStatus(name=c["name"]))
-                            for c in container_specs
-                        ),
-                    ),
-                )
-                for address in (ip, *secondary_ips):
-                    networks.allocate(s, subnet.subnet_id, address, pod_id)
-                pod_ids.append(pod_id)
-            if spec.elastic_ip is not None:  # one per pod, associated, in this same transaction
-                elastic_ips.create_for_pods(s, ctx, account.account_id, region, spec.elastic_ip, pod_ids)
-            if req.client_token:
-                pods.remember_client_token(
-                    s, account.account_id, region, req.client_token, _request_hash(req), pod_ids, now
-                )
-    except IntegrityError as e:  # only if two requests raced past the checks above
-        raise AlreadyExists("podSpec: a pod of that name or address was created concurrently; retry") from e
     faults.point("createPods.committed")
     ctx.nudge_vpc(subnet.vpc_id)  # the new ports' rules load while the pods are made
     for pod_id in pod_ids:
         ctx.nudge(pod_id)
     return pod_ids
+
+
+def _check_placement(ctx: ServiceContext, region: str, spec: PodSpec) -> None:
+    """The region, the zone, and every image's registry (names resolve: before the transaction)."""
+    ctx.check_region(region)
+    if spec.az not in ctx.region.azs:
+        raise InvalidArgument(
+            f"podSpec.az: {spec.az!r} is not an availability zone of {region}: {', '.join(ctx.region.azs)}"
+        )
+    check_container_images(ctx, spec.containers, "podSpec.containers")
+
+
+def _replayed(s: Any, account: AccountRecord, region: str, req: CreatePodsRequest) -> list[str] | None:
+    """The pods a request with this clientToken made before; a different request with it is a 400."""
+    assert req.client_token
+    seen = pods.client_token(s, account.account_id, region, req.client_token)
+    if seen is None:
+        return None
+    if seen.request_hash != _request_hash(req):
+        raise InvalidArgument(f"clientToken: {req.client_token!r} was already used with a different request")
+    return list(seen.pod_ids)
+
+
+def _network_of(
+    s: Any, account: AccountRecord, region: str, nic: NetworkInterfaceSpec
+) -> tuple[SubnetRecord, tuple[tuple[str, str], ...]]:
+    """The interface's subnet and its security groups (id, name), each the caller's and in one VPC."""
+    subnet = networks.subnet(s, account.account_id, region, nic.subnet_id)
+    if subnet is None:
+        raise NotFound(f"{NIC}.subnetId: subnet {nic.subnet_id} not found")
+    groups = networks.security_groups(s, account.account_id, region, nic.security_groups)
+    for g in nic.security_groups:
+        if g not in groups:
+            raise NotFound(f"{NIC}.securityGroups: security group {g} not found")
+        if groups[g][1] != subnet.vpc_id:
+            raise InvalidArgument(
+                f"{NIC}.securityGroups: security group {g} is not in the subnet's VPC {subnet.vpc_id}"
+            )
+    return subnet, tuple((g, groups[g][0]) for g in nic.security_groups)
+
+
+def _check_quotas(s: Any, ctx: ServiceContext, account: AccountRecord, region: str, req: CreatePodsRequest) -> None:
+    used_pods, used_containers = pods.usage(s, account.account_id, region)
+    overrides = accounts.quota_overrides(s, account.account_id, region)
+    check_quota(ResourceType.POD, limit_of(ctx, overrides, ResourceType.POD), used_pods, req.max_count)
+    check_quota(
+        ResourceType.CONTAINER,
+        limit_of(ctx, overrides, ResourceType.CONTAINER),
+        used_containers,
+        req.max_count * len(req.pod_spec.containers),
+    )
+
+
+@dataclass(frozen=True)
+class _Where:
+    """A new pod's place in the network."""
+
+    subnet: SubnetRecord
+    groups: tuple[tuple[str, str], ...]
+    ip: str
+    secondary_ips: tuple[str, ...]
+
+
+def _new_pod(
+    account: AccountRecord,
+    region: str,
+    spec: PodSpec,
+    pod_id: str,
+    name: str,
+    hostname: str | None,
+    where: _Where,
+    pod_spec: dict[str, Any],
+    container_specs: list[dict[str, Any]],
+    now: datetime,
+) -> PodRecord:
+    """A new pod as the request asks: pending, to run."""
+    charge = billing.new_charge(
+        spec.charge.charge_mode if spec.charge else None,
+        spec.charge.charge_unit if spec.charge else None,
+        spec.charge.charge_duration if spec.charge else None,
+        now,
+    )
+    grace = spec.termination_grace_period_seconds
+    return PodRecord(
+        pod_id=pod_id,
+        account_id=account.account_id,
+        region=region,
+        name=name,
+        description=spec.description,
+        az=spec.az,
+        hostname=hostname or pod_id,
+        instance_type=spec.instance_type,
+        restart_policy=spec.restart_policy or "Always",
+        grace_seconds=grace if grace is not None else DEFAULT_GRACE_SECONDS,
+        spec=pod_spec,
+        vpc_id=where.subnet.vpc_id,
+        subnet_id=where.subnet.subnet_id,
+        ip=where.ip,
+        secondary_ips=where.secondary_ips,
+        network_interface_id=new_id("port"),
+        security_groups=where.groups,
+        tags=tuple((t.key, t.value) for t in spec.user_tags or []),
+        charge=charge,
+        desired=Desired.RUNNING,
+        phase=Phase.PENDING,
+        reason=None,
+        message=None,
+        conditions=(Condition(type="Ready", status="False", reason="ContainersNotReady", last_transition=now),),
+        start_time=None,
+        mac_address=None,
+        generation=1,
+        materialized_generation=None,
+        intent_version=1,
+        created_at=now,
+        containers=_new_containers(container_specs),
+    )
+
+
+def _new_containers(specs: list[dict[str, Any]]) -> tuple[ContainerRecord, ...]:
+    return tuple(ContainerRecord(name=c["name"], spec=c, status=ContainerStatus(name=c["name"])) for c in specs)
 
 
 def describe_pod(ctx: ServiceContext, account: AccountRecord, region: str, pod_id: str) -> PodRecord:

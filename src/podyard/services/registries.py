@@ -12,8 +12,12 @@ from __future__ import annotations
 import concurrent.futures
 import ipaddress
 import socket
+import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
+
+from cachetools import TTLCache
 
 from podyard.domain.errors import InvalidArgument
 from podyard.domain.images import parse_image
@@ -43,6 +47,34 @@ def system_resolver(timeout: float = DEFAULT_RESOLVE_TIMEOUT) -> Resolver:
         return sorted({str(info[4][0]) for info in infos})
 
     return resolve
+
+
+class ResolveCache:
+    """Answers of the createPods check, kept a few seconds: a burst of creates from one
+    registry resolves its name once, not once per request (each lookup would hold the
+    store's thread). Keyed by resolver too; bounded. The check right before each pull
+    always asks the resolver afresh."""
+
+    def __init__(self, ttl: float = 5.0, size: int = 1024, timer: Callable[[], float] = time.monotonic) -> None:
+        self._answers: TTLCache[tuple[Resolver, str], Sequence[str] | OSError] = TTLCache(size, ttl, timer)
+        self._lock = threading.Lock()
+
+    def of(self, resolve: Resolver) -> Resolver:
+        def cached(host: str) -> Sequence[str]:
+            with self._lock:
+                answer = self._answers.get((resolve, host))
+            if answer is None:
+                try:
+                    answer = resolve(host)
+                except OSError as e:
+                    answer = e
+                with self._lock:
+                    self._answers[(resolve, host)] = answer
+            if isinstance(answer, OSError):
+                raise answer
+            return answer
+
+        return cached
 
 
 def _addresses(resolve: Resolver, host: str) -> list[IPAddress] | None:
@@ -85,7 +117,8 @@ def check_container_images(ctx: ServiceContext, containers: Sequence[Any], where
     """Every container's image comes from a registry this podyard allows; else a 400
     naming the field. Resolves names: call it outside a transaction."""
     cache: dict[str, list[IPAddress] | None] = {}
+    resolve = ctx.resolve_cache.of(ctx.resolve)
     for i, c in enumerate(containers):
-        reason = image_refusal(ctx.registry_policy, ctx.resolve, c.image, cache)
+        reason = image_refusal(ctx.registry_policy, resolve, c.image, cache)
         if reason:
             raise InvalidArgument(f"{where}[{i}].image: {reason}")

@@ -22,6 +22,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from podyard.store.crypto import SecretBox
@@ -121,9 +122,17 @@ class Database:
             yield session
 
     @contextmanager
-    def write(self) -> Iterator[Session]:
-        with self._write() as session, session.begin():
-            yield session
+    def write(self, conflict: Exception | None = None) -> Iterator[Session]:
+        """A write transaction. ``conflict``: raised instead of the database's unique-key
+        violation (a concurrent writer made it past the caller's checks): the store's
+        exceptions stay in the store."""
+        try:
+            with self._write() as session, session.begin():
+                yield session
+        except IntegrityError as e:
+            if conflict is None:
+                raise
+            raise conflict from e
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """Run blocking store work on the database's executor."""
