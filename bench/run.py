@@ -121,8 +121,8 @@ class RawPodman:
         shutil.rmtree(self.svc.run_dir, ignore_errors=True)
 
 
-def running(jd: Jd, pod_ids: list[str], timeout: float = 120) -> dict[str, float]:
-    """Poll describePods until every pod runs; when each was first seen running."""
+def running(jd: Jd, pod_ids: list[str], timeout: float = 120, every: float = 0.01) -> dict[str, float]:
+    """Poll describePods every ``every`` s until every pod runs; when each was first seen running."""
     seen: dict[str, float] = {}
     deadline = time.perf_counter() + timeout
     while len(seen) < len(pod_ids):
@@ -136,7 +136,7 @@ def running(jd: Jd, pod_ids: list[str], timeout: float = 120) -> dict[str, float
             for pod in jd.pods(filters=[Filter("podId", batch)], pageSize=100)["pods"]:
                 if pod["podStatus"]["phase"] == "running":
                     seen.setdefault(pod["podId"], time.perf_counter())
-        time.sleep(0.01)
+        time.sleep(every)
     return seen
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from podyard.control.backoff import Backoff
 from podyard.control.failures import PermanentFailure
-from podyard.domain.netplan import VpcPlan
+from podyard.domain.netplan import Port, VpcPlan
 from podyard.domain.records import PodRecord
 from podyard.network.commands import NetworkFailure
 from podyard.network.dataplane import Dataplane
@@ -40,6 +40,8 @@ class PodNetworks:
         self._dirty: set[str] = set()
         self._wake = asyncio.Event()
         self._worker: asyncio.Task[None] | None = None
+        # Each VPC's plan as last loaded into its namespace (bounded by the VPCs there are).
+        self._loaded: dict[str, VpcPlan] = {}
         # A VPC whose network fails to update is retried after 0.5 s, 1 s, 2 s ... 30 s.
         self._retries = Backoff(0.5, 30.0)
 
@@ -50,24 +52,41 @@ class PodNetworks:
         """Start the pod's sandbox and give it its interface, with its VPC's rules."""
         if self._dp is None:
             return
+        # The rules load (under the VPC's lock) while the sandbox starts; both are done
+        # before the port is made, so it never runs unguarded. The port is the pod's own:
+        # pods of one VPC get theirs at the same time.
+        pid, port = await asyncio.gather(
+            self._runtime.start_sandbox(pod.pod_id), self._guard(pod), return_exceptions=True
+        )
+        try:
+            if isinstance(port, BaseException):
+                raise port
+            if isinstance(pid, BaseException):
+                raise pid
+            await self._dp.attach(pod.vpc_id, port, pid)
+        except NetworkFailure as e:
+            raise RuntimeFailure(f"attaching the pod's interface: {e.message}", reason="NetworkError") from e
+
+    async def _guard(self, pod: PodRecord) -> Port:
+        """The VPC's rules, with the pod's port's, loaded; the port."""
+        assert self._dp is not None
         async with self._dp.lock(pod.vpc_id):
+            # A new pod's port is usually loaded already: createPods nudged its VPC.
+            loaded = self._loaded.get(pod.vpc_id)
+            if loaded is not None and (port := loaded.port(pod.pod_id)) is not None:
+                return port
             plan = await self._plan(pod.vpc_id)
             port = plan.port(pod.pod_id) if plan else None
             if plan is None or port is None:
                 raise PermanentFailure("NetworkMissing", f"the pod's VPC {pod.vpc_id} or subnet no longer exists")
-            # The rules load while the sandbox starts; both are done before the port is made,
-            # so it never runs unguarded.
-            pid, applied = await asyncio.gather(
-                self._runtime.start_sandbox(pod.pod_id), self._dp.apply(plan), return_exceptions=True
-            )
-            try:
-                if isinstance(applied, BaseException):
-                    raise applied
-                if isinstance(pid, BaseException):
-                    raise pid
-                await self._dp.attach(pod.vpc_id, port, pid)
-            except NetworkFailure as e:
-                raise RuntimeFailure(f"attaching the pod's interface: {e.message}", reason="NetworkError") from e
+            await self._apply(plan)
+            return port
+
+    async def _apply(self, plan: VpcPlan) -> None:
+        assert self._dp is not None
+        self._loaded.pop(plan.vpc_id, None)
+        await self._dp.apply(plan)
+        self._loaded[plan.vpc_id] = plan
 
     async def ensure(self, pod: PodRecord) -> None:
         """A running pod that lost its interface (its sandbox was restarted) gets it back."""
@@ -123,9 +142,10 @@ class PodNetworks:
         async with self._dp.lock(vpc_id):
             plan = await self._plan(vpc_id)
             if plan is None:
+                self._loaded.pop(vpc_id, None)
                 await self._dp.remove_vpc(vpc_id)
             elif plan.ports or vpc_id in await self._dp.vpcs():
-                await self._dp.apply(plan)
+                await self._apply(plan)
 
     async def adopt(self, pod_vpcs: dict[str, str]) -> None:
         """After a start of podyard: remove the networks of VPCs that are gone, learn which

@@ -255,7 +255,7 @@ class PodmanRuntime:
     async def start_sandbox(self, pod_id: str) -> int:
         infra = infra_name(pod_id)
         await self.api.request("POST", f"/containers/{infra}/start")  # 304 when it runs
-        state = (await self.api.request("GET", f"/containers/{infra}/json")).json()["State"]
+        state = (await self.api.json("GET", f"/containers/{infra}/json"))["State"]
         if not state.get("Pid"):
             raise RuntimeFailure(f"the sandbox of pod {pod_id} is not running")
         return int(state["Pid"])
