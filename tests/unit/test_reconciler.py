@@ -228,6 +228,50 @@ def test_adopt_removes_leftovers_and_remakes_half_made_pods(w: World) -> None:
     assert w.pod(pod_id).phase == "running"
 
 
+def test_adopt_says_once_when_every_stored_pod_has_had_a_pass(w: World, caplog: pytest.LogCaptureFixture) -> None:
+    first, second = w.create("a")[0], w.create("b")[0]
+    said = "every stored pod has had its first pass since the start"
+
+    async def go() -> None:
+        await w.rec.adopt()
+        await w.clock.advance(2.5)
+        await settle(w, first)
+        assert said not in caplog.text  # one pod still waits for its pass
+        await settle(w, second)
+        await settle(w, first)
+
+    with caplog.at_level("INFO", logger="podyard.control.reconciler"):
+        w.run(go())
+    assert caplog.text.count(said) == 1 and "2.5 s after adopt began" in caplog.text
+
+
+def test_after_a_start_running_pods_are_not_inspected_one_by_one(w: World) -> None:
+    """adopt's one sweep of the runtime answers each running pod's first pass; a pod with a
+    container that is not running is inspected for real (only that tells an OOM kill)."""
+    running, ended = w.create("a")[0], w.create("b", restart="Never")[0]
+    inspected: list[str] = []
+    real = w.runtime.inspect_pod
+
+    async def counting(pod_id: str) -> Any:
+        inspected.append(pod_id)
+        return await real(pod_id)
+
+    async def go() -> None:
+        for pod_id in (running, ended):
+            await settle(w, pod_id)
+        w.runtime.exit_container(ended, "app", 0)
+        await w.rec.adopt()
+        w.runtime.inspect_pod = counting  # type: ignore[method-assign]
+        await settle(w, running)
+        await settle(w, ended)
+        assert inspected == [ended]
+        await settle(w, running)
+        assert inspected == [ended, running]  # a second pass: a real inspect again
+
+    w.run(go())
+    assert w.pod(running).phase == "running" and w.pod(ended).phase == "stopped"
+
+
 def await_run(w: World, pod_id: str) -> PodRun:
     from podyard.control.podrun import pod_run
 

@@ -86,6 +86,8 @@ class Reconciler:
         self.driver = ContainerDriver(runtime, self.clock, self.restarts, self.prober, self.writer,
                                       self.watch.inspect, self.nudge, self.networks, self.disks)  # fmt: skip
         self._background: list[asyncio.Task[None]] = []
+        self._adopting: set[str] = set()  # stored pods without a pass since the start
+        self._adopt_started = 0.0
 
     async def start(self) -> None:
         self.scheduler.bind()
@@ -111,10 +113,12 @@ class Reconciler:
         or delete), and reconcile every stored pod, re-adopting what runs."""
         known = set(await self.store.db.run(self.store.pod_ids))
         try:
-            present = list(await self.runtime.observe_all())
+            observed = await self.runtime.observe_all()
+            self.watch.prime(observed, known)
         except RuntimeFailure as e:
             log.error("cannot list the runtime's pods: %s", e.message)
-            present = []
+            observed = {}
+        present = list(observed)
         for pod_id in present:
             if pod_id not in known:
                 log.info("removing leftover runtime pod %s, which no stored pod owns", pod_id)
@@ -122,6 +126,7 @@ class Reconciler:
                 await self.runtime.delete_logs(pod_id)
         await self.networks.adopt(await self.store.db.run(self.store.pod_vpcs))
         await self.disks.adopt()
+        self._adopting, self._adopt_started = set(known), self.clock.monotonic()
         for pod_id in known:
             self.nudge(pod_id)
 
@@ -137,6 +142,20 @@ class Reconciler:
 
     async def reconcile(self, pod_id: str) -> bool:
         """One pass over a pod; False once the pod is gone for good."""
+        try:
+            return await self._reconcile(pod_id)
+        finally:
+            self._adopted(pod_id)
+
+    def _adopted(self, pod_id: str) -> None:
+        """Say once when every pod stored at the start has had its first pass (bench/restart.py reads it)."""
+        if pod_id in self._adopting:
+            self._adopting.discard(pod_id)
+            if not self._adopting:
+                took = self.clock.monotonic() - self._adopt_started
+                log.info("every stored pod has had its first pass since the start, %.1f s after adopt began", took)
+
+    async def _reconcile(self, pod_id: str) -> bool:
         pod = await self.store.db.run(self.store.pod, pod_id)
         if pod is None:
             await self.runtime.remove_pod(pod_id)

@@ -36,15 +36,29 @@ class RuntimeWatch:
         self._clock = clock
         self._nudge = nudge
         self._seen: dict[str, Hashable] = {}  # each pod as the runtime last showed it
+        self._primed: dict[str, PodObservation | None] = {}  # first inspects after a start
 
     async def inspect(self, pod_id: str) -> PodObservation | None:
         """The runtime's view of a pod, remembered for the resync's comparison."""
-        obs = await self._runtime.inspect_pod(pod_id)
+        if pod_id in self._primed:
+            obs = self._primed.pop(pod_id)
+        else:
+            obs = await self._runtime.inspect_pod(pod_id)
         self._seen[pod_id] = _fingerprint(obs)
         return obs
 
+    def prime(self, observed: dict[str, PodObservation], known: set[str]) -> None:
+        """At a start: what one sweep of the runtime showed answers each known pod's first
+        inspect (one list for all, not one inspect each). A pod with a container that is
+        not running is inspected for real: only that tells an out-of-memory kill."""
+        self._primed = {p: None for p in known if p not in observed}
+        for pod_id, obs in observed.items():
+            if pod_id in known and all(c.state == "running" for c in obs.containers.values()):
+                self._primed[pod_id] = obs
+
     def forget(self, pod_id: str) -> None:
         self._seen.pop(pod_id, None)
+        self._primed.pop(pod_id, None)
 
     async def follow(self) -> None:
         """Runtime events, as long as podyard runs (reconnecting when the stream ends)."""
