@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,14 +15,19 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from podyard.api import views
+from podyard.domain.memo import Memo
+from podyard.domain.records import PodRecord
 from podyard.domain.regions import region_with_default_azs
 from podyard.domain.specs.actions import CreatePodsRequest
 from podyard.domain.specs.wire import parse_body
 from podyard.services import accounts, pods
 from podyard.services.context import ServiceContext
+from podyard.store import elastic_ips, security_groups
 from podyard.store import pods as stored
 from podyard.store.crypto import SecretBox
 from podyard.store.db import Database
+from podyard.store.elastic_ips import NewElasticIp
 from podyard.store.pods import PodFilter
 
 REGION = "cn-north-1"
@@ -149,3 +155,61 @@ def test_both_reads_give_the_same_pod(world: Pods) -> None:
             assert stored.read_pod(world.db, None, None, pod_id) == stored.get_any(s, pod_id)
             assert stored.read_pod(world.db, "acct-other", REGION, pod_id) is None
     assert stored.read_pod(world.db, world.account.account_id, REGION, world.ids[0]) is not None
+
+
+def test_a_kept_record_or_wire_form_is_never_stale(tmp_path: Path) -> None:
+    """The request path keeps a record, and its wire form, while the pod's stored content
+    is the same: a poll is answered from the same objects, and a change to the pod's row,
+    a container's row, a group's name or the elastic IP is seen at once."""
+    w = Pods(tmp_path)
+    account, pod_id = w.account.account_id, w.ids[0]
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def fresh() -> PodRecord:
+        record = stored.read_pod(w.db, account, REGION, pod_id)
+        with w.db.read() as s:
+            assert record is not None and record == stored.get(s, account, REGION, pod_id)
+        [paged] = stored.read_page(w.db, account, REGION, PodFilter(pod_ids=[pod_id]), 1, 10)[0]
+        assert paged is record
+        return record
+
+    first = fresh()
+    assert fresh() is first
+    assert views.pod(first, False, now) == views.pod(first, False, now)
+    charged = views.pod(first, True, now)["charge"]["chargeStatus"]
+    assert charged != views.pod(first, False, now)["charge"]["chargeStatus"]  # made anew each time
+
+    with w.db.write() as s:
+        stored.apply_intent(s, pod_id, phase="stopped", desired="stopped")
+    after_phase = fresh()
+    assert after_phase is not first and after_phase.phase == "stopped"
+    assert views.pod(after_phase, False, now)["podStatus"]["phase"] == "stopped"
+
+    name = after_phase.containers[0].name
+    with w.db.write() as s:
+        stored.replace_container_specs(s, pod_id, {name: {**after_phase.containers[0].spec, "workingDir": "/srv"}})
+    after_spec = fresh()
+    assert after_spec.containers[0].spec["workingDir"] == "/srv"
+    assert views.pod(after_spec, False, now)["containers"][0]["workingDir"] == "/srv"
+
+    group_id = w.net.security_group_id
+    with w.db.write() as s:
+        security_groups.set_attributes(s, group_id, {"name": "renamed"})
+    assert fresh().security_groups == ((group_id, "renamed"),)
+
+    new = NewElasticIp(account, REGION, None, 1, "bgp", (), "postpaid_by_duration")
+    with w.db.write() as s:
+        eip_id = elastic_ips.insert_at(s, new, "127.0.0.9", now)
+        elastic_ips.associate(s, eip_id, pod_id)
+    with_eip = fresh()
+    assert with_eip.elastic_ip == (eip_id, "127.0.0.9")
+    assert views.pod(with_eip, False, now)["elasticIp"] == {"elasticIpId": eip_id, "elasticIpAddress": "127.0.0.9"}
+    w.db.close()
+
+
+def test_the_memo_is_bounded() -> None:
+    memo: Memo[int, str] = Memo(3)
+    for i in range(10):
+        memo.put(i, str(i))
+    assert len(memo) == 3
+    assert [memo.get(i) for i in range(10)] == [None] * 7 + ["7", "8", "9"]

@@ -7,6 +7,7 @@ from typing import Any
 
 from podyard.domain import probes
 from podyard.domain.instance_types import InstanceType
+from podyard.domain.memo import Memo
 from podyard.domain.records import ContainerRecord, PodRecord
 from podyard.domain.status import iso
 
@@ -66,7 +67,24 @@ def charge(p: PodRecord, in_arrears: bool, now: datetime) -> dict[str, Any]:
     }
 
 
+# The store hands out one record object for as long as a pod's stored content is the
+# same (store/pods.py), so a pod's wire form is kept by that object's id. The entry holds
+# the record, so no other object can have that id while it is kept. Only the charge, which
+# depends on the time and the account, is made anew.
+_rendered: Memo[int, tuple[PodRecord, dict[str, Any]]] = Memo(4096)
+
+
 def pod(p: PodRecord, in_arrears: bool, now: datetime) -> dict[str, Any]:
+    kept = _rendered.get(id(p))
+    if kept is None:
+        kept = (p, _pod(p))
+        _rendered.put(id(p), kept)
+    out = dict(kept[1])  # a copy of the top level; what it shares is never changed
+    out["charge"] = charge(p, in_arrears, now)
+    return out
+
+
+def _pod(p: PodRecord) -> dict[str, Any]:
     spec = p.spec
     nic_spec = (spec.get("primaryNetworkInterface") or {}).get("networkInterface") or {}
     eip_id, eip_address = p.elastic_ip or (None, None)
@@ -114,7 +132,7 @@ def pod(p: PodRecord, in_arrears: bool, now: datetime) -> dict[str, Any]:
             },
         },
         "tags": [{"key": k, "value": v} for k, v in p.tags],
-        "charge": charge(p, in_arrears, now),
+        "charge": None,
         "createTime": iso(p.created_at),
         "resourceGroupId": None,
     }

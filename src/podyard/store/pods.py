@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -12,6 +13,7 @@ from sqlalchemy import JSON, RowMapping, Table, bindparam, delete, func, select,
 from sqlalchemy.orm import Session
 
 from podyard.domain.billing import Charge
+from podyard.domain.memo import Memo
 from podyard.domain.records import ContainerRecord, PodRecord
 from podyard.domain.status import Condition, ContainerStatus
 from podyard.store import networks
@@ -101,9 +103,9 @@ _JSON_COLUMNS = tuple(c.name for c in _POD.columns if isinstance(c.type, JSON))
 _TIME_COLUMNS = tuple(c.name for c in _POD.columns if isinstance(c.type, UtcDateTime))
 
 
-def _decoded(row: Mapping[str, Any]) -> dict[str, Any]:
+def _decoded(names: Sequence[str], row: tuple[Any, ...]) -> dict[str, Any]:
     """A raw SQLite row as SQLAlchemy's types would give it (the table says which)."""
-    out = dict(row)
+    out = dict(zip(names, row, strict=True))
     for name in _JSON_COLUMNS:
         if out[name] is not None:
             out[name] = orjson.loads(out[name])
@@ -113,26 +115,55 @@ def _decoded(row: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _raw_records(conn: Any, rows: Sequence[Mapping[str, Any]]) -> list[PodRecord]:
+# describePods and describePod are polled: they rebuild the same records from the same rows
+# again and again. A record is kept by the exact stored content it was built from (the pod's
+# row, its containers' rows, its groups' names, its elastic IP), so a change to any of them
+# misses. Records are frozen and callers of the API reads do not change them.
+_memo: Memo[tuple[Any, ...], PodRecord] = Memo(4096)
+
+
+def _raw_records(conn: Any, rows: Sequence[sqlite3.Row], *, memo: bool = False) -> list[PodRecord]:
     """Records of raw pod rows: their containers and group names in one query each."""
     if not rows:
         return []
-    pods = [_decoded(r) for r in rows]
-    ids = [p["pod_id"] for p in pods]
-    containers: dict[str, list[ContainerRecord]] = {i: [] for i in ids}
+    names = rows[0].keys()
+    raws = [tuple(r) for r in rows]
+    at_id, at_groups = names.index("pod_id"), names.index("security_group_ids")
+    ids = [r[at_id] for r in raws]
+    containers: dict[str, list[tuple[str, str, str]]] = {i: [] for i in ids}
     marks = ",".join("?" * len(ids))
     query = f"SELECT pod_id, name, spec, status FROM pod_containers WHERE pod_id IN ({marks}) ORDER BY pod_id, position"
     for c in conn.execute(query, ids):
-        status = ContainerStatus.from_wire(orjson.loads(c["status"]))
-        containers[c["pod_id"]].append(ContainerRecord(c["name"], orjson.loads(c["spec"]), status))
-    groups = sorted({g for p in pods for g in p["security_group_ids"]})
+        containers[c[0]].append((c[1], c[2], c[3]))
+    pod_groups = {r[at_id]: orjson.loads(r[at_groups]) for r in raws}
+    groups = sorted({g for gs in pod_groups.values() for g in gs})
     marks = ",".join("?" * len(groups))
     query = f"SELECT security_group_id, name FROM security_groups WHERE security_group_id IN ({marks})"
-    names = dict(conn.execute(query, groups).fetchall())
+    group_names = dict(conn.execute(query, groups).fetchall())
     marks = ",".join("?" * len(ids))
     query = f"SELECT pod_id, elastic_ip_id, address FROM elastic_ips WHERE pod_id IN ({marks})"
-    eips = {r["pod_id"]: (r["elastic_ip_id"], r["address"]) for r in conn.execute(query, ids)}
-    return [_record(p, containers[p["pod_id"]], names, eips) for p in pods]
+    eips = {r[0]: (r[1], r[2]) for r in conn.execute(query, ids)}
+
+    def build(raw: tuple[Any, ...]) -> PodRecord:
+        pod_id = raw[at_id]
+        records = [
+            ContainerRecord(name, orjson.loads(spec), ContainerStatus.from_wire(orjson.loads(status)))
+            for name, spec, status in containers[pod_id]
+        ]
+        return _record(_decoded(names, raw), records, group_names, eips)
+
+    if not memo:
+        return [build(raw) for raw in raws]
+    out = []
+    for raw in raws:
+        pod_id = raw[at_id]
+        key = (raw, tuple(containers[pod_id]), tuple(group_names.get(g) for g in pod_groups[pod_id]), eips.get(pod_id))
+        record = _memo.get(key)
+        if record is None:
+            record = build(raw)
+            _memo.put(key, record)
+        out.append(record)
+    return out
 
 
 def read_pod(db: Database, account_id: str | None, region: str | None, pod_id: str) -> PodRecord | None:
@@ -147,7 +178,7 @@ def read_pod(db: Database, account_id: str | None, region: str | None, pod_id: s
         else:
             query = "SELECT * FROM pods WHERE pod_id = ? AND account_id = ? AND region = ?"
             rows = conn.execute(query, (pod_id, account_id, region)).fetchall()
-        records = _raw_records(conn, rows)
+        records = _raw_records(conn, rows, memo=account_id is not None)
     return records[0] if records else None
 
 
@@ -314,7 +345,7 @@ def read_page(
             f"SELECT * FROM pods WHERE {where} ORDER BY created_at DESC, pod_id DESC LIMIT ? OFFSET ?",
             [*params, size, (number - 1) * size],
         ).fetchall()
-        return _raw_records(conn, rows), int(total)
+        return _raw_records(conn, rows, memo=True), int(total)
 
 
 def page(
