@@ -45,14 +45,15 @@ from jdcloud_sdk.services.pod.models.PodSpec import PodSpec
 from jdcloud_sdk.services.pod.models.VolumeMountSpec import VolumeMountSpec
 from jdcloud_sdk.services.pod.models.VolumeSpec import VolumeSpec
 
+from bench.host import machine, versions
 from bench.live import live_podyard
 from bench.network import Bench, create_to_running, gone, ms, quiet, say, stats
 from bench.probes import others
-from bench.run import machine, rss_kib, versions
+from bench.stats import rss_kib
+from drive.harness import wait_for
+from drive.jd import container, pod_spec
+from drive.jddisk import JdDisk
 from podyard.disks.names import Layout
-from tests.harness import wait_for
-from tests.jd import container, pod_spec
-from tests.jddisk import JdDisk
 
 SETTINGS = {
     "network_pool": "10.241.0.0/16",

@@ -7,8 +7,8 @@ import shutil
 from contextlib import ExitStack
 from pathlib import Path
 
+from drive.harness import Podyard, Registry, unmount_under
 from podyard.runtime.podman.service import PodmanService
-from tests.harness import Podyard, Registry, unmount_under
 
 
 def cleanup(podyard: Podyard) -> None:

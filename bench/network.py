@@ -71,13 +71,15 @@ from jdcloud_sdk.services.pod.models.NetworkInterfaceSpec import NetworkInterfac
 from jdcloud_sdk.services.pod.models.PodSpec import PodSpec
 from jdcloud_sdk.services.vpc.models.AddSecurityGroupRules import AddSecurityGroupRules
 
+from bench.host import machine, versions
 from bench.live import live_podyard
+from bench.pods import running
 from bench.probes import HZ, cpu_ticks, others
-from bench.run import machine, pct, rss_kib, running, versions
+from bench.stats import pct, rss_kib
+from drive.harness import Podyard, wait_for
+from drive.jd import Jd, container
+from drive.jdvpc import JdVpc
 from podyard.network.names import Names
-from tests.harness import Podyard, wait_for
-from tests.jd import Jd, container
-from tests.jdvpc import JdVpc
 
 # The benchmark's own pools (nothing shared with the tests), and room for the pods.
 SETTINGS = {

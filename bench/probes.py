@@ -57,10 +57,12 @@ from jdcloud_sdk.services.pod.models.HgSpec import HgSpec
 from jdcloud_sdk.services.pod.models.ProbeSpec import ProbeSpec
 from jdcloud_sdk.services.pod.models.TcpSocketSpec import TcpSocketSpec
 
-from bench.run import delete_all, machine, rss_kib, running, versions
+from bench.host import machine, versions
+from bench.pods import delete_all, running
+from bench.stats import rss_kib
+from drive.harness import Podyard, Registry, unmount_under
+from drive.jd import Jd, container, pod_spec
 from podyard.runtime.podman.service import PodmanService
-from tests.harness import Podyard, Registry, unmount_under
-from tests.jd import Jd, container, pod_spec
 
 POOL = "10.229.0.0/16"  # podyard's subnets in this benchmark (host-local bridges)
 PERIOD = 10  # seconds between two checks of a probe

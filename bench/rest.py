@@ -42,13 +42,15 @@ from typing import Any
 import click
 import httpx
 
+from bench.host import machine, versions
 from bench.live import live_podyard
 from bench.network import Bench, ms, quiet, say, stats
+from bench.pods import running
 from bench.probes import others
-from bench.run import machine, pct, running, versions
+from bench.stats import pct
+from drive.harness import unmount_under, wait_for
+from drive.jd import Jd, container, pod_spec
 from podyard.runtime.podman.service import PodmanService
-from tests.harness import unmount_under, wait_for
-from tests.jd import Jd, container, pod_spec
 
 SETTINGS = {"network_pool": "10.243.0.0/16", "elastic_ip_pool": "127.106.0.0/24",
             "elastic_ip_inner_pool": "10.244.0.0/16", "quota_pod": "500", "quota_container": "2000"}  # fmt: skip

@@ -30,10 +30,11 @@ from typing import Any
 import click
 import requests
 
+from bench.host import machine, versions
 from bench.live import live_podyard
 from bench.rest import podyard_pod
-from bench.run import machine, rss_kib, versions
-from tests.jd import Jd
+from bench.stats import rss_kib
+from drive.jd import Jd
 
 SETTINGS = {"network_pool": "10.245.0.0/16", "elastic_ip_pool": "127.107.0.0/24",
             "elastic_ip_inner_pool": "10.246.0.0/16", "subnet_prefix": "20",

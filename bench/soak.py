@@ -20,7 +20,7 @@ to a phase, it looks at that pod):
     describePods       the whole account (pageSize 100), checked against the account's
                        ledger (below)
     exec               execCreate ``echo MARK`` + execStart over the WebSocket jdc speaks
-                       (tests/wsjdc.py) + execGetExitCode: the output must be MARK, the code 0
+                       (drive/wsjdc.py) + execGetExitCode: the output must be MARK, the code 0
     getContainerLogs   tailLines 20 of a running or stopped pod
     stopPod            a running pod;  startPod  a stopped pod
     deletePod          a running, stopped or errored pod; then describePod until 404
@@ -81,12 +81,13 @@ import jdcloud_sdk.core.jdcloudclient as sdk_client
 import requests
 import websocket
 
+from bench.host import machine, versions
 from bench.live import live_podyard
 from bench.probes import HZ, cpu_ticks, machine_busy, others
-from bench.run import machine, pct, rss_kib, versions
-from tests.harness import Podyard, wait_for
-from tests.jd import Account, Jd, JdError, container, pod_spec
-from tests.wsjdc import JdcStream
+from bench.stats import pct, rss_kib
+from drive.harness import Podyard, wait_for
+from drive.jd import Account, Jd, JdError, container, pod_spec
+from drive.wsjdc import JdcStream
 
 SETTINGS = {
     "network_pool": "10.239.0.0/16",

@@ -16,12 +16,12 @@ from typing import Any
 import pytest
 import uvicorn
 
+from drive.harness import free_port
+from drive.jd import Account, Jd
 from podyard.app import PodyardApp, fake_runtime
 from podyard.config import Settings
 from podyard.runtime.fake import FakeRuntime
 from podyard.services import accounts
-from tests.harness import free_port
-from tests.jd import Account, Jd
 from tests.pg import REQUIRED_ENV, PostgresCluster, Unavailable
 
 

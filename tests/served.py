@@ -15,13 +15,13 @@ from typing import Any
 
 import uvicorn
 
+from drive.harness import free_port
+from drive.jd import Account
 from podyard.app import PodyardApp, fake_runtime
 from podyard.config import Settings
 from podyard.runtime.fake import FakeRuntime
 from podyard.tls import ServerTls, server_tls
 from tests.conftest import FakeServer
-from tests.harness import free_port
-from tests.jd import Account
 
 
 def settings_for(data_dir: Path, **more: Any) -> Settings:

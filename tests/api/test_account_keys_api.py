@@ -12,9 +12,9 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import text
 
+from drive.jd import Account
 from podyard.runtime.fake import FakeRuntime
 from podyard.store.db import MIGRATIONS, Database
-from tests.jd import Account
 from tests.served import served, settings_for
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.jd import Jd, JdError, container, pod_spec, spec_dict
+from drive.jd import Jd, JdError, container, pod_spec, spec_dict
 
 
 def body(jd: Jd, **changes: Any) -> dict[str, Any]:

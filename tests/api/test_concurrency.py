@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from tests.jd import JdError, container, pod_spec
+from drive.jd import JdError, container, pod_spec
 
 
 def test_quota_is_exact_under_concurrent_creates(fake_server) -> None:

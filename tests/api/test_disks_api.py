@@ -28,15 +28,15 @@ from jdcloud_sdk.services.pod.models.VolumeMount import VolumeMount
 from jdcloud_sdk.services.pod.models.VolumeMountSpec import VolumeMountSpec
 from jdcloud_sdk.services.pod.models.VolumeSpec import VolumeSpec
 
+from drive.harness import wait_for
+from drive.jd import Account, Jd, JdError, container, pod_spec
+from drive.jddisk import AZ, JdDisk
+from drive.jdvpc import set_quota
 from podyard.domain.disks import GB
 from podyard.services import accounts
 from podyard.store import disks as disk_store
 from podyard.store import snapshots as snapshot_store
 from tests.api.test_bad_input import body
-from tests.harness import wait_for
-from tests.jd import Account, Jd, JdError, container, pod_spec
-from tests.jddisk import AZ, JdDisk
-from tests.jdvpc import set_quota
 
 TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 DISK_ID = re.compile(r"^vol-[a-z0-9]{10}$")

@@ -18,10 +18,10 @@ from jdcloud_sdk.services.vpc.models.ElasticIpSpec import ElasticIpSpec
 from jdcloud_sdk.services.vpc.models.Tag import Tag
 from jdcloud_sdk.services.vpc.models.TagFilter import TagFilter
 
+from drive.jd import Account, Jd, JdError, container, pod_spec, spec_dict
+from drive.jdvpc import JdVpc, nudged, set_quota
 from podyard.services import accounts
 from podyard.store import pods as pod_store
-from tests.jd import Account, Jd, JdError, container, pod_spec, spec_dict
-from tests.jdvpc import JdVpc, nudged, set_quota
 
 TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 POOL = "127.100.0"  # the default pool, 127.100.0.0/24

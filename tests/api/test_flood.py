@@ -17,11 +17,11 @@ from datetime import UTC, datetime
 import pytest
 from cachetools import LRUCache
 
+from drive.jd import container, pod_spec
+from drive.wsjdc import JdcStream, signed_headers
 from podyard.api.auth import ReplayGuard
 from podyard.services.accounts import KeyCache
 from podyard.services.sessions import Sessions, StreamLimits
-from tests.jd import container, pod_spec
-from tests.wsjdc import JdcStream, signed_headers
 
 UNKNOWN_KEYS_KEPT = 100
 REPLAY_SHARE = 300

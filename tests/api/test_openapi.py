@@ -27,11 +27,11 @@ from schemathesis import Case, GenerationMode
 from schemathesis.core.parameters import ParameterLocation
 from sqlalchemy import select
 
+from drive.jd import REGION, container, pod_spec
+from drive.jdvpc import JdVpc
 from podyard.api import openapi, routes
 from podyard.store.tables import Base
 from tests.api.test_wire import signed
-from tests.jd import REGION, container, pod_spec
-from tests.jdvpc import JdVpc
 
 # One document a service: their paths may meet (the pod's and the disk's /quotas).
 DOCS = {service: openapi.document(service) for service in routes.SERVICES}
@@ -90,7 +90,7 @@ def world(server: Any) -> dict[str, str]:
     [eip] = JdVpc(server.endpoint, account).call("createElasticIps", 1, ElasticIpSpec(10, "bgp"))["elasticIpIds"]
     disks: dict[str, str] = {}
     if "disk" in routes.SERVICES:
-        from tests.jddisk import JdDisk
+        from drive.jddisk import JdDisk
 
         server.app.ctx.disk_capacity = lambda: 2**50  # room whatever this host's disk holds
         dk = JdDisk(server.endpoint, account)

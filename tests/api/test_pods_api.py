@@ -15,9 +15,9 @@ from jdcloud_sdk.services.pod.models.RequestSpec import RequestSpec
 from jdcloud_sdk.services.pod.models.ResourceRequestsSpec import ResourceRequestsSpec
 from jdcloud_sdk.services.pod.models.TcpSocketSpec import TcpSocketSpec
 
+from drive.harness import wait_for
+from drive.jd import JdError, container, pod_spec
 from podyard.domain.probes import ProbeResult
-from tests.harness import wait_for
-from tests.jd import JdError, container, pod_spec
 
 
 def test_create_describe_shapes(fake_server) -> None:

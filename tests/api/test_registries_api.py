@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from jdcloud_sdk.services.pod.models.RebuildContainerSpec import RebuildContainerSpec
 
+from drive.harness import wait_for
+from drive.jd import Jd, JdError, container, pod_spec
 from podyard.domain.registries import DEFAULT_DENY
-from tests.harness import wait_for
-from tests.jd import Jd, JdError, container, pod_spec
 
 REFUSED = "is not allowed by this podyard"
 

@@ -8,8 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.jd import JdError, container, pod_spec
-from tests.jdvpc import JdVpc
+from drive.jd import JdError, container, pod_spec
+from drive.jdvpc import JdVpc
 
 
 def _host(cidr: str, n: int) -> str:

@@ -13,7 +13,7 @@ from jdcloud_sdk.services.pod.models.DockerRegistryData import DockerRegistryDat
 from jdcloud_sdk.services.pod.models.RebuildContainerSpec import RebuildContainerSpec
 from sqlalchemy import text
 
-from tests.jd import JdError, container, pod_spec
+from drive.jd import JdError, container, pod_spec
 
 
 def b64(s: str) -> str:

@@ -14,8 +14,8 @@ from jdcloud_sdk.services.pod.models.NetworkInterfaceSpec import NetworkInterfac
 from jdcloud_sdk.services.vpc.models.AddSecurityGroupRules import AddSecurityGroupRules
 from jdcloud_sdk.services.vpc.models.ModifySecurityGroupRules import ModifySecurityGroupRules
 
-from tests.jd import Account, JdError, container, pod_spec
-from tests.jdvpc import JdVpc, nudged, set_quota
+from drive.jd import Account, JdError, container, pod_spec
+from drive.jdvpc import JdVpc, nudged, set_quota
 
 TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 RULE_ID = re.compile(r"^sgr-[a-z0-9]{10}$")

@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import websocket
 
-from tests.harness import wait_for
-from tests.jd import JdError, container, pod_spec
-from tests.wsjdc import JdcStream
+from drive.harness import wait_for
+from drive.jd import JdError, container, pod_spec
+from drive.wsjdc import JdcStream
 
 
 def running_pod(server, name: str = "s", tty: bool = False) -> str:

@@ -21,11 +21,11 @@ import pytest
 import requests
 import websocket
 
+from drive.jd import REGION, Jd, container, pod_spec
+from drive.wsjdc import JdcStream
 from podyard.runtime.fake import FakeRuntime
 from tests.conftest import FakeServer
-from tests.jd import REGION, Jd, container, pod_spec
 from tests.served import served, settings_for
-from tests.wsjdc import JdcStream
 
 JDC = Path(__file__).resolve().parents[2] / ".venv-jdc" / "bin" / "jdc"
 
@@ -167,7 +167,7 @@ def test_jdc_exec_through_a_local_tls_wrapper(tls_server, tmp_path: Path, monkey
         )
         assert "piped-through-tls" in started.stdout, started
         assert jd.call("execGetExitCode", pod_id, "app", exec_id) == {"execCode": 0}
-        # The same with the client of tests/wsjdc.py (jdc's protocol, byte for byte).
+        # The same with the client of drive/wsjdc.py (jdc's protocol, byte for byte).
         echo = jd.call("execCreate", pod_id, "app", ["echo", "hello"])["execId"]
         got = JdcStream(wrapper.endpoint, jd.account, pod_id, "app", "execStart", echo).read_to_end(10)
         assert got.stdout == b"hello\n" and not got.errors

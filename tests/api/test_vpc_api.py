@@ -13,9 +13,9 @@ from jdcloud_sdk.services.common.models.Filter import Filter
 from jdcloud_sdk.services.vpc.models.AddSecurityGroupRules import AddSecurityGroupRules
 from jdcloud_sdk.services.vpc.models.ElasticIpSpec import ElasticIpSpec
 
+from drive.jd import REGION, Account, JdError, container, pod_spec
+from drive.jdvpc import JdVpc
 from podyard.store import accounts as account_store
-from tests.jd import REGION, Account, JdError, container, pod_spec
-from tests.jdvpc import JdVpc
 
 TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 

@@ -8,9 +8,9 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from drive.jd import JdError
 from tests.api.test_fuzz import json_values
 from tests.api.test_vpc_api import vpc_client
-from tests.jd import JdError
 
 VPC_FIELDS = ["vpcName", "addressPrefix", "description", "userTags", "resourceGroupId", "surprise"]
 SUBNET_FIELDS = ["vpcId", "subnetName", "addressPrefix", "description", "ipMaskLen", "dryRun", "type", "routeTableId"]

@@ -13,8 +13,8 @@ from jdcloud_sdk.core.jdcloudrequest import JDCloudRequest
 from jdcloud_sdk.core.logger import Logger
 from jdcloud_sdk.core.signer import Signer
 
-from tests.jd import JdError
-from tests.wsjdc import signed_headers
+from drive.jd import JdError
+from drive.wsjdc import signed_headers
 
 
 def signed(

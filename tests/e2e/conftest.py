@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.harness import Podyard, Registry, unmount_under
+from drive.harness import Podyard, Registry, unmount_under
 
 
 @pytest.fixture(scope="session")

@@ -20,10 +20,10 @@ from jdcloud_sdk.services.pod.models.RebuildContainerSpec import RebuildContaine
 from jdcloud_sdk.services.pod.models.VolumeMountSpec import VolumeMountSpec
 from jdcloud_sdk.services.pod.models.VolumeSpec import VolumeSpec
 
+from drive.harness import Podyard, wait_for, wait_phase
+from drive.jd import Jd, JdError, container, pod_spec
+from drive.jddisk import JdDisk
 from podyard.disks.names import Layout
-from tests.harness import Podyard, wait_for, wait_phase
-from tests.jd import Jd, JdError, container, pod_spec
-from tests.jddisk import JdDisk
 
 pytestmark = pytest.mark.e2e
 

@@ -19,12 +19,12 @@ from jdcloud_sdk.services.pod.models.ElasticIpSpec import ElasticIpSpec as PodEl
 from jdcloud_sdk.services.pod.models.RebuildContainerSpec import RebuildContainerSpec
 from jdcloud_sdk.services.pod.models.VolumeMountSpec import VolumeMountSpec
 
+from drive.harness import Podyard, wait_for, wait_phase
+from drive.jd import Jd, JdError, container, pod_spec
 from podyard.faults import STEPS
 from podyard.network.names import Names
 from tests.e2e.test_disks_e2e import disk_client, disk_leftovers, new_volume, sh, volume_id
 from tests.e2e.test_network_e2e import INGRESS, TCP, rule
-from tests.harness import Podyard, wait_for, wait_phase
-from tests.jd import Jd, JdError, container, pod_spec
 
 pytestmark = pytest.mark.e2e
 
@@ -132,8 +132,8 @@ def leftovers(podyard: Podyard) -> list[str]:
 
 
 def _eip_route(dst: str, eips: set[str]) -> bool:
+    from drive.harness import ELASTIC_IP_INNER_POOL, ELASTIC_IP_POOL
     from podyard.domain.netplan import inner_address
-    from tests.harness import ELASTIC_IP_INNER_POOL, ELASTIC_IP_POOL
 
     return dst in {inner_address(a, ELASTIC_IP_POOL, ELASTIC_IP_INNER_POOL) for a in eips}
 

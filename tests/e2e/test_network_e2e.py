@@ -21,8 +21,8 @@ from jdcloud_sdk.services.pod.models.PodSpec import PodSpec
 from jdcloud_sdk.services.vpc.models.AddSecurityGroupRules import AddSecurityGroupRules
 from jdcloud_sdk.services.vpc.models.ElasticIpSpec import ElasticIpSpec
 
-from tests.harness import ELASTIC_IP_INNER_POOL, Podyard, wait_for, wait_phase
-from tests.jd import Account, Jd, JdError, container, pod_spec
+from drive.harness import ELASTIC_IP_INNER_POOL, Podyard, wait_for, wait_phase
+from drive.jd import Account, Jd, JdError, container, pod_spec
 
 pytestmark = pytest.mark.e2e
 TCP, ICMP, ALL = 6, 1, 300

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness import Podyard, wait_for, wait_phase
-from tests.jd import JdError, container, pod_spec
-from tests.wsjdc import JdcStream
+from drive.harness import Podyard, wait_for, wait_phase
+from drive.jd import JdError, container, pod_spec
+from drive.wsjdc import JdcStream
 
 pytestmark = pytest.mark.e2e
 

@@ -18,11 +18,11 @@ from pathlib import Path
 import pytest
 from jdcloud_sdk.services.pod.models.ElasticIpSpec import ElasticIpSpec as PodElasticIpSpec
 
+from drive.harness import ELASTIC_IP_INNER_POOL, ELASTIC_IP_POOL, Podyard, Registry, wait_for, wait_phase
+from drive.jd import container, pod_spec
 from podyard.domain.netplan import inner_address
 from podyard.network.names import Names
 from tests.e2e.test_network_e2e import INGRESS, SERVE, TCP, Pod, _podyard_state, name, rule, sh
-from tests.harness import ELASTIC_IP_INNER_POOL, ELASTIC_IP_POOL, Podyard, Registry, wait_for, wait_phase
-from tests.jd import container, pod_spec
 
 pytestmark = pytest.mark.e2e
 HOST_SIDE, WORLD_SIDE = "10.232.0.1", "10.232.0.2"

@@ -23,13 +23,13 @@ import uvloop
 from jdcloud_sdk.services.pod.models.DnsConfigSpec import DnsConfigSpec
 from jdcloud_sdk.services.pod.models.HostAliasSpec import HostAliasSpec
 
+from drive.harness import Podyard, free_port, wait_phase
+from drive.jd import container, pod_spec
 from podyard.domain.probes import ProbeCheck, ProbeResult
 from podyard.runtime.podman.client import LibpodClient
 from podyard.runtime.podman.driver import PodmanRuntime
 from podyard.runtime.podman.probes import _socket_in as socket_in
 from podyard.runtime.protocol import RuntimeFailure
-from tests.harness import Podyard, free_port, wait_phase
-from tests.jd import container, pod_spec
 
 pytestmark = pytest.mark.e2e
 T = TypeVar("T")

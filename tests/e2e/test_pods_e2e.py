@@ -12,8 +12,8 @@ from jdcloud_sdk.services.pod.models.HostAliasSpec import HostAliasSpec
 from jdcloud_sdk.services.pod.models.PodDnsConfigOptionSpec import PodDnsConfigOptionSpec
 from jdcloud_sdk.services.pod.models.RebuildContainerSpec import RebuildContainerSpec
 
-from tests.harness import Podyard, wait_for, wait_phase
-from tests.jd import JdError, container, pod_spec
+from drive.harness import Podyard, wait_for, wait_phase
+from drive.jd import JdError, container, pod_spec
 
 pytestmark = pytest.mark.e2e
 GiB = 1024**3
@@ -256,7 +256,7 @@ def test_quota_and_accounts_from_the_cli(podyard: Podyard, image: str) -> None:
         "subnetCidr",
         "securityGroupId",
     }
-    from tests.jd import Account
+    from drive.jd import Account
 
     team = podyard.jd(Account.from_creds(creds))
     assert team.call("describeQuota", "pod")["quota"]["used"] == 0
@@ -269,7 +269,7 @@ def test_quota_and_accounts_from_the_cli(podyard: Podyard, image: str) -> None:
 
 
 def test_account_standing_from_the_cli(podyard: Podyard, image: str) -> None:
-    from tests.jd import Account
+    from drive.jd import Account
 
     team = name("standing")
     account = Account.from_creds(json.loads(podyard.accounts("create", team, "--json", "--unverified")))

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness import Podyard, Registry, wait_for, wait_phase
-from tests.jd import JdError, container, pod_spec
+from drive.harness import Podyard, Registry, wait_for, wait_phase
+from drive.jd import JdError, container, pod_spec
 from tests.pg import PostgresCluster
 
 pytestmark = pytest.mark.e2e

@@ -14,9 +14,9 @@ from jdcloud_sdk.services.pod.models.HostAliasSpec import HostAliasSpec
 from jdcloud_sdk.services.pod.models.ProbeSpec import ProbeSpec
 from jdcloud_sdk.services.pod.models.TcpSocketSpec import TcpSocketSpec
 
-from tests.harness import Podyard, wait_for, wait_phase
-from tests.jd import Jd, JdError, container, pod_spec
-from tests.wsjdc import JdcStream
+from drive.harness import Podyard, wait_for, wait_phase
+from drive.jd import Jd, JdError, container, pod_spec
+from drive.wsjdc import JdcStream
 
 pytestmark = pytest.mark.e2e
 

@@ -9,9 +9,9 @@ import uuid
 import pytest
 from jdcloud_sdk.services.pod.models.DockerRegistryData import DockerRegistryData
 
+from drive.harness import Podyard, wait_for, wait_phase
+from drive.jd import Account, Jd, JdError, container, pod_spec
 from tests.e2e.conftest import PRIVATE_PASSWORD, PRIVATE_USER
-from tests.harness import Podyard, wait_for, wait_phase
-from tests.jd import Account, Jd, JdError, container, pod_spec
 
 pytestmark = pytest.mark.e2e
 

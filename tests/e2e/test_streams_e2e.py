@@ -15,9 +15,9 @@ from pathlib import Path
 import pexpect
 import pytest
 
-from tests.harness import Podyard, wait_for, wait_phase
-from tests.jd import Jd, JdError, container, pod_spec
-from tests.wsjdc import JdcStream
+from drive.harness import Podyard, wait_for, wait_phase
+from drive.jd import Jd, JdError, container, pod_spec
+from drive.wsjdc import JdcStream
 
 pytestmark = pytest.mark.e2e
 JDC = Path(__file__).resolve().parents[2] / ".venv-jdc" / "bin" / "jdc"
@@ -210,7 +210,7 @@ def test_attach_with_two_clients(podyard: Podyard, image: str) -> None:
 def test_stream_refusals(podyard: Podyard, image: str) -> None:
     import websocket
 
-    from tests.jd import Account
+    from drive.jd import Account
 
     jd, pod_id = sleeper(podyard, image)
     with pytest.raises(websocket.WebSocketBadStatusException) as e:

@@ -8,8 +8,8 @@ import uuid
 
 import pytest
 
-from tests.harness import Podyard, wait_phase
-from tests.jd import container, pod_spec
+from drive.harness import Podyard, wait_phase
+from drive.jd import container, pod_spec
 
 pytestmark = pytest.mark.e2e
 

@@ -1,4 +1,4 @@
-"""The official JD Cloud SDK, as a test talks to podyard through it.
+"""The official JD Cloud SDK, as a test or a benchmark talks to podyard through it.
 
 Each call builds the SDK's own request class and sends it with ``PodClient``;
 errors come back as ``JdError`` carrying the envelope's code, status and message.

@@ -1,4 +1,4 @@
-"""The official SDK's VpcClient, as a test talks to podyard's VPC service through it.
+"""The official SDK's VpcClient, as a test or a benchmark talks to podyard's VPC service through it.
 
 VpcClient signs with the service name ``vpc`` in the credential scope, so podyard
 routes its requests by the VPC table. Errors come back as ``JdError``.
@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
+from drive.jd import REGION, Account, Jd
 from podyard.store import accounts as account_store
-from tests.jd import REGION, Account, Jd
 
 
 class JdVpc(Jd):

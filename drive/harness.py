@@ -18,9 +18,9 @@ from typing import Any
 
 import requests
 
+from drive.jd import Account, Jd
+from drive.jdvpc import JdVpc
 from podyard.runtime.podman.service import PodmanService
-from tests.jd import Account, Jd
-from tests.jdvpc import JdVpc
 
 BUSYBOX = "/bin/busybox"
 APPLETS = (

@@ -18,7 +18,7 @@ from jdcloud_sdk.core.credential import Credential
 from jdcloud_sdk.core.logger import Logger
 from jdcloud_sdk.core.signer import Signer
 
-from tests.jd import REGION, Account
+from drive.jd import REGION, Account
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""The official SDK's DiskClient, as a test talks to podyard's disk service through it.
+"""The official SDK's DiskClient, as a test or a benchmark talks to podyard's disk service through it.
 
 DiskClient signs with the service name ``disk`` in the credential scope, so podyard
 routes its requests by the disk table (its ``/quotas`` is not the pod service's).
@@ -17,7 +17,7 @@ from jdcloud_sdk.services.disk.client.DiskClient import DiskClient
 from jdcloud_sdk.services.disk.models.DiskSpec import DiskSpec
 from jdcloud_sdk.services.disk.models.SnapshotSpec import SnapshotSpec
 
-from tests.jd import REGION, Account, Jd
+from drive.jd import REGION, Account, Jd
 
 AZ = "cn-north-1a"
 
