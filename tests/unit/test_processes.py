@@ -15,7 +15,9 @@ from podyard.runtime.podman import processes
 
 @pytest.fixture
 def tree() -> Iterator[subprocess.Popen[bytes]]:
-    proc = subprocess.Popen(["sh", "-c", "sleep 60 & sleep 60 & wait"])
+    # The shell blocks on its stdin, not on its children: killed sleeps must not let it
+    # exit on its own before kill_tree reaches it (a zombie has left its cgroup).
+    proc = subprocess.Popen(["sh", "-c", "sleep 60 & sleep 60 & read _"], stdin=subprocess.PIPE)
     deadline = time.monotonic() + 10
     while _commands(processes.descendants(proc.pid)) != ["sh", "sleep", "sleep"]:
         # the shell and its two sleeps, each past its exec (a child just forked is a
@@ -25,6 +27,8 @@ def tree() -> Iterator[subprocess.Popen[bytes]]:
     yield proc
     proc.kill()
     proc.wait()
+    assert proc.stdin is not None
+    proc.stdin.close()
 
 
 def _commands(pids: list[int]) -> list[str]:
