@@ -46,10 +46,14 @@ def podyard_create(jd: Jd, image: str, count: int = 1) -> tuple[list[str], float
 
 
 def delete_all(podyard: Podyard, jd: Jd) -> None:
+    """Delete every pod, a page of 100 at a time, each page gone before the next."""
+    from jdcloud_sdk.services.common.models.Filter import Filter
+
     ids = [p["podId"] for p in jd.pods(pageSize=100)["pods"]]
     while ids:
         for pod_id in ids:
             with suppress(Exception):
                 jd.call("deletePod", pod_id)
-        wait_for(lambda: jd.pods(pageSize=100)["totalCount"] == 0, 300, "the pods to go")
+        gone = lambda page=ids: not jd.pods(filters=[Filter("podId", page)], pageSize=100)["pods"]  # noqa: E731
+        wait_for(gone, 300, "the pods to go")
         ids = [p["podId"] for p in jd.pods(pageSize=100)["pods"]]

@@ -15,6 +15,8 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
+import signal
+import sys
 import tempfile
 from collections.abc import Callable
 from contextlib import ExitStack
@@ -72,7 +74,18 @@ def main(
             image = registry.push_busybox(work / "image")
             podyard = Podyard(work / "podyard" / "data", [registry])
             podyard.env.update(
-                {"PODYARD_NETWORK_POOL": POOL, "PODYARD_QUOTA_POD": "2000", "PODYARD_QUOTA_CONTAINER": "8000"}
+                {
+                    "PODYARD_NETWORK_POOL": POOL,
+                    # Its own elastic-IP pools: the tests' inner pool holds RAW_SUBNET.
+                    "PODYARD_ELASTIC_IP_POOL": "127.108.0.0/24",
+                    "PODYARD_ELASTIC_IP_INNER_POOL": "10.247.0.0/16",
+                    "PODYARD_SUBNET_PREFIX": "20",  # room for the density section's pods in one subnet
+                    # The service's default (the tests' harness checks every 2 s): each check
+                    # lists every pod Podman has, which takes a second at 300 pods.
+                    "PODYARD_RESYNC_SECONDS": "10",
+                    "PODYARD_QUOTA_POD": "2000",
+                    "PODYARD_QUOTA_CONTAINER": "8000",
+                }
             )
             podyard.start()
             stack.callback(podyard.cleanup)
@@ -115,4 +128,6 @@ def main(
 
 if __name__ == "__main__":
     asyncio.set_event_loop_policy(None)
+    # A terminated run still cleans up its podyard, registry and raw Podman (ExitStack).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     main()
