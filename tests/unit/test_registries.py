@@ -354,11 +354,11 @@ def test_image_refusal_resolves_the_host_podman_dials() -> None:
     assert resolve.asked == []
 
 
-def test_image_refusal_resolves_once_per_request_and_only_when_addresses_matter() -> None:
+def test_image_refusal_resolves_once_through_the_cache_and_only_when_addresses_matter() -> None:
     resolve = Resolver({"r.example": ["10.0.0.1"]})
-    cache: dict = {}
+    cached = registries.ResolveCache().of(resolve)
     for _ in range(3):
-        assert image_refusal(DEFAULT, resolve, "r.example/a:1", cache) is None
+        assert image_refusal(DEFAULT, cached, "r.example/a:1") is None
     assert resolve.asked == ["r.example"]
     by_name = RegistryPolicy.parse(["r.example"], ["bad.example"])
     resolve.asked.clear()

@@ -92,11 +92,8 @@ def _addresses(resolve: Resolver, host: str) -> list[IPAddress] | None:
     return addresses
 
 
-def image_refusal(
-    policy: RegistryPolicy, resolve: Resolver, image: str, cache: dict[str, list[IPAddress] | None] | None = None
-) -> str | None:
-    """Why ``image`` (a reference that parses) may not be pulled, or None. ``cache``: the
-    answers of one request, so each registry is resolved once."""
+def image_refusal(policy: RegistryPolicy, resolve: Resolver, image: str) -> str | None:
+    """Why ``image`` (a reference that parses) may not be pulled, or None."""
     name = parse_image(image).registry
     try:
         registry = registry_of(name)
@@ -105,20 +102,16 @@ def image_refusal(
     resolved = None
     host = registry.dial_host
     if host is not None and policy.by_address and not registry.numeric:
-        if cache is None:
-            cache = {}
-        if host not in cache:
-            cache[host] = _addresses(resolve, host)
-        resolved = cache[host]
+        resolved = _addresses(resolve, host)
     return refusal(registry, resolved, policy)
 
 
 def check_container_images(ctx: ServiceContext, containers: Sequence[Any], where: str) -> None:
     """Every container's image comes from a registry this podyard allows; else a 400
-    naming the field. Resolves names: call it outside a transaction."""
-    cache: dict[str, list[IPAddress] | None] = {}
+    naming the field. Resolves names (each once in a few seconds: ResolveCache): call it
+    outside a transaction."""
     resolve = ctx.resolve_cache.of(ctx.resolve)
     for i, c in enumerate(containers):
-        reason = image_refusal(ctx.registry_policy, resolve, c.image, cache)
+        reason = image_refusal(ctx.registry_policy, resolve, c.image)
         if reason:
             raise InvalidArgument(f"{where}[{i}].image: {reason}")
