@@ -12,6 +12,7 @@ import asyncio
 import itertools
 import shutil
 import tempfile
+import weakref
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -72,7 +73,11 @@ class FakeStream:
 
 class FakeRuntime:
     def __init__(self, log_root: Path | None = None) -> None:
-        self.log_root = log_root or Path(tempfile.mkdtemp(prefix="podyard-fake-logs-"))
+        if log_root is None:
+            log_root = Path(tempfile.mkdtemp(prefix="podyard-fake-logs-"))
+            # Its own directory goes with it: a test run makes thousands of these runtimes.
+            weakref.finalize(self, shutil.rmtree, log_root, True)
+        self.log_root = log_root
         self.execs: dict[str, FakeExec] = {}
         self._ids = itertools.count(1)
         self.pods: dict[str, FakePod] = {}
