@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
-import subprocess
 import tempfile
 import time
 from contextlib import ExitStack
@@ -24,10 +23,9 @@ from typing import Any
 import click
 
 from bench.host import machine, versions
-from bench.rest import RawRest
+from bench.rest import RawRest, bare_podman
 from bench.stats import pct, summary
-from drive.harness import Registry, unmount_under
-from podyard.runtime.podman.service import PodmanService
+from drive.harness import Registry
 
 EVERY = 50
 
@@ -70,17 +68,7 @@ def main(count: int, json_path: Path | None) -> None:
         registry = Registry(work / "registry")
         stack.callback(registry.stop)
         image = registry.push_busybox(work / "image")
-        bare = PodmanService(work / "raw")
-        stack.callback(shutil.rmtree, bare.run_dir, True)
-        stack.callback(unmount_under, bare.run_dir)
-        stack.callback(unmount_under, work / "raw")
-        stack.callback(lambda: loop.run_until_complete(bare.stop()))
-        loop.run_until_complete(bare.start())
-        pull = ["podman", *bare.global_args(), "pull", "--tls-verify=false", "-q", image]
-        subprocess.run(pull, env=bare.env, check=True, capture_output=True)
-        raw = RawRest(bare.socket, image)
-        stack.callback(lambda: loop.run_until_complete(raw.close()))
-        stack.callback(lambda: loop.run_until_complete(raw.clean()))
+        raw = bare_podman(stack, work, image, loop)
         result["density"] = loop.run_until_complete(grow(raw, count))
         summary_only = {k: v for k, v in result["density"].items() if k != "latencies_s"}
         print(json.dumps(summary_only, indent=2), flush=True)

@@ -118,6 +118,23 @@ class RawRest:
         await self.client.aclose()
 
 
+def bare_podman(stack: ExitStack, work: Path, image: str, loop: asyncio.AbstractEventLoop) -> RawRest:
+    """A bare Podman service of its own under ``work`` with ``image`` pulled, and a RawRest
+    on it; its pods, the service and its store go when ``stack`` closes."""
+    bare = PodmanService(work / "raw")
+    stack.callback(shutil.rmtree, bare.run_dir, True)
+    stack.callback(unmount_under, bare.run_dir)
+    stack.callback(unmount_under, work / "raw")  # its store's own bind mounts
+    stack.callback(lambda: loop.run_until_complete(bare.stop()))
+    loop.run_until_complete(bare.start())
+    pull = ["podman", *bare.global_args(), "pull", "--tls-verify=false", "-q", image]
+    subprocess.run(pull, env=bare.env, check=True, capture_output=True)
+    raw = RawRest(bare.socket, image)
+    stack.callback(lambda: loop.run_until_complete(raw.close()))
+    stack.callback(lambda: loop.run_until_complete(raw.clean()))
+    return raw
+
+
 def podyard_pod(jd: Jd, image: str, count: int = 1, every: float = 0.01) -> tuple[list[str], float]:
     spec = pod_spec(jd.account, f"r-{uuid.uuid4().hex[:6]}", [container(image=image, command=SLEEP)],
                     terminationGracePeriodSeconds=0)  # fmt: skip
@@ -211,17 +228,7 @@ def main(samples: int, burst: int, json_path: Path | None) -> None:
         stack.callback(loop.close)
         podyard, image = live_podyard(stack, work, **SETTINGS)
         b = Bench(podyard, podyard.jd(), podyard.vpc(), image)
-        bare = PodmanService(work / "raw")
-        stack.callback(shutil.rmtree, bare.run_dir, True)
-        stack.callback(unmount_under, bare.run_dir)
-        stack.callback(unmount_under, work / "raw")  # its store's own bind mounts
-        stack.callback(lambda: loop.run_until_complete(bare.stop()))
-        loop.run_until_complete(bare.start())
-        pull = ["podman", *bare.global_args(), "pull", "--tls-verify=false", "-q", image]
-        subprocess.run(pull, env=bare.env, check=True, capture_output=True)
-        raw = RawRest(bare.socket, image)
-        stack.callback(lambda: loop.run_until_complete(raw.close()))
-        stack.callback(lambda: loop.run_until_complete(raw.clean()))
+        raw = bare_podman(stack, work, image, loop)
         say(f"single: {samples} pods of each, one at a time")
         result["single"] = section_single(b, raw, loop, samples)
         if burst:

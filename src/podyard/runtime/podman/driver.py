@@ -275,11 +275,8 @@ class PodmanRuntime:
             return None
         id_range = None
         layers: dict[str, str] = {}
-        for c in await self._list(pod_id):
-            name = c.get("Labels", {}).get(LABEL_CONTAINER)
-            if name is None:
-                continue  # the infra container
-            detail = await self.api.json("GET", f"/containers/{c['Id']}/json")
+        for detail in await self._own_containers(pod):
+            name = detail["Config"]["Labels"][LABEL_CONTAINER]
             upper = (detail.get("GraphDriver") or {}).get("Data", {}).get("UpperDir")
             if upper:
                 layers[name] = str(Path(upper).parent)
@@ -345,29 +342,31 @@ class PodmanRuntime:
         with contextlib.suppress(NotFoundInRuntime):
             await self.api.request("DELETE", f"/pods/{pod_id}", params={"force": "true", "t": 0})
 
-    async def _list(self, pod_id: str) -> list[dict[str, Any]]:
-        result: list[dict[str, Any]] = await self.api.json(
-            "GET",
-            "/containers/json",
-            params={"all": "true", "filters": json.dumps({"label": [f"{LABEL_POD}={pod_id}"]})},
-        )
-        return result
+    async def _own_containers(self, pod: dict[str, Any]) -> list[dict[str, Any]]:
+        """The inspects of a pod's own containers (not its infra), found through the pod's
+        inspect: Podman 4.3 answers a list with a label filter by walking every container
+        it has, which at hundreds of pods made each pass seconds long (bench.run's density
+        section stalled at 366 pods)."""
+        infra = pod.get("InfraContainerID")
+        ids = [c["Id"] for c in pod.get("Containers") or [] if c.get("Id") != infra]
+        details = await asyncio.gather(*(self._inspect_container(i) for i in ids))
+        return [
+            d for d in details if d is not None and LABEL_CONTAINER in ((d.get("Config") or {}).get("Labels") or {})
+        ]
 
     async def _container_names(self, pod_id: str) -> list[str]:
-        return [c["Labels"][LABEL_CONTAINER] for c in await self._list(pod_id) if LABEL_CONTAINER in c["Labels"]]
+        try:
+            pod = await self.api.json("GET", f"/pods/{pod_id}/json")
+        except NotFoundInRuntime:
+            return []
+        return [d["Config"]["Labels"][LABEL_CONTAINER] for d in await self._own_containers(pod)]
 
     async def inspect_pod(self, pod_id: str) -> PodObservation | None:
         try:
             pod = await self.api.json("GET", f"/pods/{pod_id}/json")
         except NotFoundInRuntime:
             return None
-        # Each of the pod's own containers inspected by id: Podman 4.3 answers a list with a
-        # label filter by walking every container it has, which at hundreds of pods made
-        # each pass seconds long (bench.run's density section stalled at 366 pods).
-        infra = pod.get("InfraContainerID")
-        ids = [c["Id"] for c in pod.get("Containers") or [] if c.get("Id") != infra]
-        details = await asyncio.gather(*(self._inspect_container(i) for i in ids))
-        containers = {o.name: o for d in details if d is not None and (o := _inspected(d)) is not None}
+        containers = {o.name: o for d in await self._own_containers(pod) if (o := _inspected(d)) is not None}
         return _pod_observation(pod, containers)
 
     async def _inspect_container(self, container_id: str) -> dict[str, Any] | None:
