@@ -29,7 +29,8 @@ from podyard.runtime.protocol import Runtime
 from podyard.services import accounts
 from podyard.services.context import ServiceContext
 from podyard.services.disk_space import host_capacity
-from podyard.services.registries import image_refusal, system_resolver
+from podyard.services.registries import image_refusal
+from podyard.services.resolving import system_resolver
 from podyard.services.sessions import Sessions, StreamLimits
 from podyard.store.crypto import SecretBox, load_key
 from podyard.store.db import Database

@@ -28,8 +28,9 @@ from podyard.domain.registries import (
 )
 from podyard.runtime.fake import FakeRuntime
 from podyard.runtime.protocol import ImagePullFailure
-from podyard.services import registries
-from podyard.services.registries import image_refusal, system_resolver
+from podyard.services import resolving
+from podyard.services.registries import image_refusal
+from podyard.services.resolving import ResolveCache, system_resolver
 
 DEFAULT = RegistryPolicy.parse()
 REFUSED = "is not allowed by this podyard"
@@ -321,7 +322,7 @@ def test_the_create_check_keeps_answers_a_few_seconds_and_no_more() -> None:
     """A burst of creates resolves a registry once; after the TTL (on a clock the test
     moves), or with another resolver, the name is asked again. Failures are kept too."""
     now = [0.0]
-    cache = registries.ResolveCache(ttl=5.0, size=2, timer=lambda: now[0])
+    cache = ResolveCache(ttl=5.0, size=2, timer=lambda: now[0])
     resolve = Resolver({"r.example": ["10.0.0.1"]})
     cached = cache.of(resolve)
     assert cached("r.example") == cached("r.example") == ["10.0.0.1"]
@@ -356,7 +357,7 @@ def test_image_refusal_resolves_the_host_podman_dials() -> None:
 
 def test_image_refusal_resolves_once_through_the_cache_and_only_when_addresses_matter() -> None:
     resolve = Resolver({"r.example": ["10.0.0.1"]})
-    cached = registries.ResolveCache().of(resolve)
+    cached = ResolveCache().of(resolve)
     for _ in range(3):
         assert image_refusal(DEFAULT, cached, "r.example/a:1") is None
     assert resolve.asked == ["r.example"]
@@ -403,7 +404,7 @@ def test_system_resolver_answers_and_times_out(monkeypatch: pytest.MonkeyPatch) 
             (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("10.0.0.1", 0)),
         ]
 
-    monkeypatch.setattr(registries.socket, "getaddrinfo", getaddrinfo)
+    monkeypatch.setattr(resolving.socket, "getaddrinfo", getaddrinfo)
     resolve = system_resolver(0.05)
     assert list(resolve("fast.example")) == ["10.0.0.1", "fe80::1%eth0"]
     with pytest.raises(OSError, match="Name or service not known"):

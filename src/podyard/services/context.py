@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Literal
 from podyard.domain.errors import InvalidArgument
 from podyard.domain.regions import Region
 from podyard.domain.registries import RegistryPolicy
-from podyard.services.registries import ResolveCache, Resolver, system_resolver
+from podyard.services.resolving import ResolveCache, Resolver, system_resolver
 from podyard.services.sessions import Sessions
 from podyard.store.crypto import SecretBox
 from podyard.store.db import Database
