@@ -71,7 +71,7 @@ def charge(p: PodRecord, in_arrears: bool, now: datetime) -> dict[str, Any]:
 # same (store/pods.py), so a pod's wire form is kept by that object's id. The entry holds
 # the record, so no other object can have that id while it is kept. Only the charge, which
 # depends on the time and the account, is made anew.
-_rendered: Memo[int, tuple[PodRecord, dict[str, Any]]] = Memo(4096)
+_rendered: Memo[int, tuple[PodRecord, dict[str, Any]]] = Memo(2048)
 
 
 def pod(p: PodRecord, in_arrears: bool, now: datetime) -> dict[str, Any]:

@@ -119,7 +119,7 @@ def _decoded(names: Sequence[str], row: tuple[Any, ...]) -> dict[str, Any]:
 # again and again. A record is kept by the exact stored content it was built from (the pod's
 # row, its containers' rows, its groups' names, its elastic IP), so a change to any of them
 # misses. Records are frozen and callers of the API reads do not change them.
-_memo: Memo[tuple[Any, ...], PodRecord] = Memo(4096)
+_memo: Memo[tuple[Any, ...], PodRecord] = Memo(2048)
 
 
 def _raw_records(conn: Any, rows: Sequence[sqlite3.Row], *, memo: bool = False) -> list[PodRecord]:
