@@ -1,8 +1,9 @@
 """podyard over TLS, on the fake runtime: the official SDK (``scheme="https"``) and jdc
 (``--scheme https``) with the generated CA trusted through ``REQUESTS_CA_BUNDLE``; a
 client that does not trust it fails; the certificate is the same after a restart; and
-jdc's exec, which always opens ``ws://``, through a local TLS wrapper (the README's way,
-with a few lines of Python standing in for socat)."""
+jdc's exec, which always opens ``ws://``, through a local TLS wrapper: the README's socat
+command. (A threaded Python wrapper stood in for socat until its handshakes hung twice
+under the suite's load, likely as one thread closed a TLS socket another still read.)"""
 
 from __future__ import annotations
 
@@ -10,10 +11,11 @@ import contextlib
 import hashlib
 import json
 import os
+import shutil
 import socket
 import ssl
 import subprocess
-import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -106,41 +108,31 @@ def test_jdc_over_https(tls_server, tmp_path: Path) -> None:
 
 
 class TlsWrapper:
-    """What ``socat TCP-LISTEN:PORT,bind=127.0.0.1,reuseaddr,fork OPENSSL:HOST:PORT,cafile=CA``
-    does: plain TCP on this host's loopback, TLS (verified against the CA) to podyard."""
+    """The README's ``socat TCP-LISTEN:PORT,bind=127.0.0.1,reuseaddr,fork OPENSSL:HOST:PORT,cafile=CA``:
+    plain TCP on this host's loopback, TLS (verified against the CA) to podyard."""
 
     def __init__(self, target: str, cafile: Path) -> None:
-        host, _, port = target.rpartition(":")
-        self.target = (host, int(port))
-        self.context = ssl.create_default_context(cafile=str(cafile))
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.endpoint = f"127.0.0.1:{self.listener.getsockname()[1]}"
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
+        if shutil.which("socat") is None:
+            pytest.fail("socat is not installed: scripts/bootstrap --test installs it")
+        with socket.create_server(("127.0.0.1", 0)) as probe:  # a free port for socat to listen on
+            port = probe.getsockname()[1]
+        self.endpoint = f"127.0.0.1:{port}"
+        self.process = subprocess.Popen(
+            ["socat", f"TCP-LISTEN:{port},bind=127.0.0.1,reuseaddr,fork", f"OPENSSL:{target},cafile={cafile}"],
+            stderr=subprocess.PIPE,
+        )
+        # Ready when the port answers; socat's own error when it cannot listen.
+        for _ in range(1500):
+            if self.process.poll() is not None:
+                pytest.fail(f"socat ended: {self.process.stderr.read() if self.process.stderr else ''!r}")
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
                 return
-            upstream = self.context.wrap_socket(socket.create_connection(self.target), server_hostname=self.target[0])
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
-
-    @staticmethod
-    def _pipe(source: socket.socket, sink: socket.socket) -> None:
-        try:
-            while data := source.recv(65536):
-                sink.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for s in (source, sink):
-                with contextlib.suppress(OSError):
-                    s.close()
+            time.sleep(0.02)
+        pytest.fail("socat did not listen within 30 s")
 
     def close(self) -> None:
-        self.listener.close()
+        self.process.terminate()
+        self.process.wait(timeout=10)
 
 
 def test_jdc_exec_through_a_local_tls_wrapper(tls_server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

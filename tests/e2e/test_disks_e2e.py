@@ -390,6 +390,14 @@ def test_a_cloud_system_disk_holds_the_containers_layer_at_its_size(podyard: Pod
 # -- restarts, reboots, crashes --
 
 
+def unmounted(target: Path) -> None:
+    """umount, again while busy: a detached loop device may let go of its image file a moment
+    after ``losetup -d`` returns (the kernel can close it from a worker), so the file system
+    holding the image can be busy for that moment."""
+    wait_for(lambda: subprocess.run(["umount", str(target)], capture_output=True).returncode == 0, 30,
+             f"{target} unmounted")  # fmt: skip
+
+
 def test_disks_come_back_after_a_restart_and_a_host_reboot(podyard: Podyard, image: str) -> None:
     jd = podyard.jd()
     dk = disk_client(podyard, jd)
@@ -412,11 +420,11 @@ def test_disks_come_back_after_a_restart_and_a_host_reboot(podyard: Podyard, ima
             subprocess.run(["umount", target], check=True)
         for device in loops_of(lay):
             subprocess.run(["losetup", "-d", device], check=True)
-        subprocess.run(["umount", str(lay.pool)], check=True)
+        unmounted(lay.pool)
         pool_loops = subprocess.run(["losetup", "-j", str(lay.pool_image)], capture_output=True, text=True).stdout
         for line in pool_loops.splitlines():
             subprocess.run(["losetup", "-d", line.split(":")[0]], check=True)
-        subprocess.run(["umount", str(lay.root)], check=True)
+        unmounted(lay.root)
         assert not mounts_of(lay) and not loops_of(lay)
     finally:
         podyard.start()  # the tests after this one share this podyard
