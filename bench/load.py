@@ -50,33 +50,39 @@ async def run(
 ) -> dict[str, Any]:
     signer, cred = Signer(Logger(0)), Credential(ak, sk)
     counter = itertools.count()
-    latencies: list[float] = []
+    latencies: list[float] = []  # of answered requests only: a refusal is no request served
     errors = 0
+    first_error = ""
     deadline = time.perf_counter() + seconds
     connector = aiohttp.TCPConnector(limit=concurrency)
     async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=30)) as client:
 
         async def worker() -> None:
-            nonlocal errors
+            nonlocal errors, first_error
             while time.perf_counter() < deadline:
                 method, url, body = request_for(action, endpoint, pod_id, next(counter), subnet, sg)
                 headers = {"Content-Type": "application/json", "User-Agent": "JdcloudSdkPython/bench"}
                 t = time.perf_counter()
                 signer.sign(method, "pod", REGION, url, headers, body, cred, "")
                 async with client.request(method, url, data=body.encode(), headers=headers) as r:
-                    await r.read()
-                    if r.status != 200:
-                        errors += 1
+                    answer = await r.read()
+                if r.status != 200:
+                    errors += 1
+                    first_error = first_error or f"{r.status} {answer[:300]!r}"
+                    continue
                 latencies.append(time.perf_counter() - t)
 
         started = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         elapsed = time.perf_counter() - started
     latencies.sort()
+    if not latencies:
+        raise SystemExit(f"no {action} was answered: {first_error}")
     return {
         "action": action,
         "requests": len(latencies),
         "errors": errors,
+        "first_error": first_error,
         "rps": len(latencies) / elapsed,
         "p50_ms": 1000 * statistics.median(latencies),
         "p99_ms": 1000 * latencies[int(0.99 * (len(latencies) - 1))],

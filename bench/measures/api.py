@@ -81,6 +81,9 @@ def section_api(seconds: float, pods: int, workdir: Path) -> dict[str, Any]:
             minimal.terminate()
             minimal.wait()
             ours = load(f"127.0.0.1:{port}", action, **extra)
+            for side in (base, ours):  # a refused request is no request served: the run is void
+                if side["errors"]:
+                    raise SystemExit(f"{action}: {side['errors']} requests refused, first: {side['first_error']}")
             out[action] = {
                 "podyard": ours,
                 "minimal": base,

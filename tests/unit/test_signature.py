@@ -274,3 +274,18 @@ def test_replays_are_refused_but_new_nonces_pass() -> None:
     h2 = dict(h)
     h2["x-jdcloud-nonce"] = ["another-nonce"]
     verify(a, "POST", URL, h2, BODY.encode())
+
+
+@pytest.mark.parametrize("stamp", ["20190917T064708Z", "20261207T235959Z", "20240229T000000Z"])
+def test_request_dates_read_as_strptime_reads_them(stamp: str) -> None:
+    assert sig.request_time(stamp) == datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC).timestamp()
+
+
+@pytest.mark.parametrize(
+    "stamp",
+    ["", "20261207T112233", "2026127T112233Z", "20261307T112233Z", "20230229T000000Z", "20261207T246060Z",
+     "20261207t112233Z", " 20261207T112233Z", "٢٠٢٦1207T112233Z"],
+)  # fmt: skip
+def test_request_dates_that_are_not_one_are_refused(stamp: str) -> None:
+    with pytest.raises(ValueError):
+        sig.request_time(stamp)

@@ -15,7 +15,6 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from podyard.api import signature as sig
 from podyard.domain.errors import RateLimited, Unauthenticated
@@ -132,7 +131,7 @@ class Authenticator:
             )
         request_date = (headers.get(DATE_HEADER) or [""])[0].strip()
         try:
-            when = datetime.strptime(request_date, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC).timestamp()
+            when = sig.request_time(request_date)
         except ValueError:
             raise Unauthenticated(f"the {DATE_HEADER} header is missing or not YYYYMMDDTHHMMSSZ") from None
         now = self.clock()

@@ -12,6 +12,7 @@ import hmac
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from urllib.parse import quote, unquote_plus
 
 ALGORITHMS = {
@@ -24,6 +25,18 @@ _AUTHORIZATION = re.compile(
     r"(?P<service>[^/,\s]+)/(?P<terminator>[^/,\s]+),\s*SignedHeaders=(?P<signed>[^,\s]+),\s*"
     r"Signature=(?P<signature>[0-9a-fA-F]{64})\s*$"
 )
+
+
+_REQUEST_DATE = re.compile(r"(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z", re.ASCII)
+
+
+def request_time(value: str) -> float:
+    """The POSIX time of an ``x-jdcloud-date`` (``YYYYMMDDTHHMMSSZ``, UTC); ValueError if
+    it is not one. (strptime did the same at ten times the cost, on every request.)"""
+    m = _REQUEST_DATE.fullmatch(value)
+    if m is None:
+        raise ValueError(value)
+    return datetime(*map(int, m.groups()), tzinfo=UTC).timestamp()
 
 
 @dataclass(frozen=True)

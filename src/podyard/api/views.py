@@ -57,10 +57,11 @@ def pod_status(p: PodRecord) -> dict[str, Any]:
     }
 
 
-def charge(p: PodRecord, in_arrears: bool, now: datetime) -> dict[str, Any]:
+def _charge(p: PodRecord) -> dict[str, Any]:
+    """The charge's fields but its status, which depends on the time and the account."""
     return {
         "chargeMode": p.charge.mode,
-        "chargeStatus": p.charge.status(now, in_arrears),
+        "chargeStatus": None,
         "chargeStartTime": iso(p.charge.start),
         "chargeExpiredTime": iso(p.charge.expires),
         "chargeRetireTime": iso(p.charge.expires),
@@ -69,18 +70,18 @@ def charge(p: PodRecord, in_arrears: bool, now: datetime) -> dict[str, Any]:
 
 # The store hands out one record object for as long as a pod's stored content is the
 # same (store/pods.py), so a pod's wire form is kept by that object's id. The entry holds
-# the record, so no other object can have that id while it is kept. Only the charge, which
-# depends on the time and the account, is made anew.
-_rendered: Memo[int, tuple[PodRecord, dict[str, Any]]] = Memo(2048)
+# the record, so no other object can have that id while it is kept. Only the charge's
+# status, which depends on the time and the account, is made anew.
+_rendered: Memo[int, tuple[PodRecord, dict[str, Any], dict[str, Any]]] = Memo(2048)
 
 
 def pod(p: PodRecord, in_arrears: bool, now: datetime) -> dict[str, Any]:
     kept = _rendered.get(id(p))
     if kept is None:
-        kept = (p, _pod(p))
+        kept = (p, _pod(p), _charge(p))
         _rendered.put(id(p), kept)
-    out = dict(kept[1])  # a copy of the top level; what it shares is never changed
-    out["charge"] = charge(p, in_arrears, now)
+    out = dict(kept[1])  # copies of the top level; what they share is never changed
+    out["charge"] = {**kept[2], "chargeStatus": p.charge.status(now, in_arrears)}
     return out
 
 
