@@ -36,7 +36,8 @@ def request_time(value: str) -> float:
     m = _REQUEST_DATE.fullmatch(value)
     if m is None:
         raise ValueError(value)
-    return datetime(*map(int, m.groups()), tzinfo=UTC).timestamp()
+    year, month, day, hour, minute, second = map(int, m.groups())
+    return datetime(year, month, day, hour, minute, second, tzinfo=UTC).timestamp()
 
 
 @dataclass(frozen=True)
