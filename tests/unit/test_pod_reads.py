@@ -5,7 +5,7 @@ writers). Both must give the same records for every filter, page and pod."""
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -14,6 +14,8 @@ import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
 
 from podyard.api import views
 from podyard.domain.memo import Memo
@@ -29,6 +31,7 @@ from podyard.store.crypto import SecretBox
 from podyard.store.db import Database
 from podyard.store.elastic_ips import NewElasticIp
 from podyard.store.pods import PodFilter
+from podyard.store.tables import Pod, PodContainer
 
 REGION = "cn-north-1"
 NAMES = ("web-1", "web.2", "db-1", "webx3", "cache")
@@ -39,8 +42,8 @@ class Pods:
     """An account's pods with varied names, zones, tags, phases and sizes; another
     account's pods with the same names."""
 
-    def __init__(self, tmp: Path) -> None:
-        self.db = Database(f"sqlite:///{tmp / 'podyard.db'}")
+    def __init__(self, tmp: Path, url: str | None = None) -> None:
+        self.db = Database(url or f"sqlite:///{tmp / 'podyard.db'}")
         self.db.migrate()
         self.ctx = ServiceContext(
             self.db,
@@ -204,6 +207,40 @@ def test_a_kept_record_or_wire_form_is_never_stale(tmp_path: Path) -> None:
     with_eip = fresh()
     assert with_eip.elastic_ip == (eip_id, "127.0.0.9")
     assert views.pod(with_eip, False, now)["elasticIp"] == {"elasticIpId": eip_id, "elasticIpAddress": "127.0.0.9"}
+    w.db.close()
+
+
+def test_the_database_bumps_a_pods_revision_on_every_change(tmp_path: Path, db_url: str) -> None:
+    """The kept reads trust ``pods.revision`` to move whenever the pod's row or one of its
+    containers' rows changes: the triggers of migration 0009, on each database."""
+    w = Pods(tmp_path, db_url)
+    pod_id, other = w.ids[0], w.ids[1]
+
+    def revisions() -> tuple[int, int]:
+        with w.db.read() as s:
+            got = dict(s.execute(select(Pod.pod_id, Pod.revision).where(Pod.pod_id.in_([pod_id, other]))).all())
+        return got[pod_id], got[other]
+
+    steps: list[tuple[str, Callable[[Session], Any]]] = [
+        ("the pod's row", lambda s: stored.apply_intent(s, pod_id, phase="stopped", desired="stopped")),
+        ("a container's spec", lambda s: stored.replace_container_specs(s, pod_id, {"c0": {"image": "other"}})),
+        ("a container's status", lambda s: s.execute(
+            update(PodContainer).where(PodContainer.pod_id == pod_id).values(status={"state": "x"}))),
+        ("a container added", lambda s: s.add(
+            PodContainer(pod_id=pod_id, name="late", position=9, spec={}, status={}))),
+        ("a container removed", lambda s: s.execute(
+            delete(PodContainer).where(PodContainer.pod_id == pod_id, PodContainer.name == "late"))),
+    ]  # fmt: skip
+    for what, change in steps:
+        before, other_before = revisions()
+        with w.db.write() as s:
+            change(s)
+        after, other_after = revisions()
+        assert after > before, what
+        assert other_after == other_before, what  # only the pod changed moves
+    with w.db.write() as s:  # a write that changes no row of it leaves it be
+        stored.apply_intent(s, other, phase="stopped", desired="stopped")
+    assert revisions()[0] == after
     w.db.close()
 
 

@@ -115,55 +115,69 @@ def _decoded(names: Sequence[str], row: tuple[Any, ...]) -> dict[str, Any]:
     return out
 
 
-# describePods and describePod are polled: they rebuild the same records from the same rows
-# again and again. A record is kept by the exact stored content it was built from (the pod's
-# row, its containers' rows, its groups' names, its elastic IP), so a change to any of them
-# misses. Records are frozen and callers of the API reads do not change them.
-_memo: Memo[tuple[Any, ...], PodRecord] = Memo(2048)
-
-
-def _raw_records(conn: Any, rows: Sequence[sqlite3.Row], *, memo: bool = False) -> list[PodRecord]:
-    """Records of raw pod rows: their containers and group names in one query each."""
+def _raw_records(conn: Any, rows: Sequence[sqlite3.Row]) -> list[PodRecord]:
+    """Records of raw pod rows: their containers, group names and elastic IPs in one query each."""
     if not rows:
         return []
     names = rows[0].keys()
-    raws = [tuple(r) for r in rows]
-    at_id, at_groups = names.index("pod_id"), names.index("security_group_ids")
-    ids = [r[at_id] for r in raws]
-    containers: dict[str, list[tuple[str, str, str]]] = {i: [] for i in ids}
+    pods = [_decoded(names, tuple(r)) for r in rows]
+    ids = [p["pod_id"] for p in pods]
+    containers: dict[str, list[ContainerRecord]] = {i: [] for i in ids}
     marks = ",".join("?" * len(ids))
     query = f"SELECT pod_id, name, spec, status FROM pod_containers WHERE pod_id IN ({marks}) ORDER BY pod_id, position"
-    for c in conn.execute(query, ids):
-        containers[c[0]].append((c[1], c[2], c[3]))
-    pod_groups = {r[at_id]: orjson.loads(r[at_groups]) for r in raws}
-    groups = sorted({g for gs in pod_groups.values() for g in gs})
+    for pod_id, name, spec, status in conn.execute(query, ids):
+        containers[pod_id].append(
+            ContainerRecord(name, orjson.loads(spec), ContainerStatus.from_wire(orjson.loads(status)))
+        )
+    group_names = _group_names(conn, {g for p in pods for g in p["security_group_ids"]})
+    eips = _elastic_ips(conn, ids)
+    return [_record(p, containers[p["pod_id"]], group_names, eips) for p in pods]
+
+
+def _group_names(conn: Any, groups: set[str]) -> dict[str, str]:
     marks = ",".join("?" * len(groups))
     query = f"SELECT security_group_id, name FROM security_groups WHERE security_group_id IN ({marks})"
-    group_names = dict(conn.execute(query, groups).fetchall())
+    return dict(conn.execute(query, sorted(groups)).fetchall())
+
+
+def _elastic_ips(conn: Any, ids: Sequence[str]) -> dict[str, tuple[str, str]]:
     marks = ",".join("?" * len(ids))
     query = f"SELECT pod_id, elastic_ip_id, address FROM elastic_ips WHERE pod_id IN ({marks})"
-    eips = {r[0]: (r[1], r[2]) for r in conn.execute(query, ids)}
+    return {r[0]: (r[1], r[2]) for r in conn.execute(query, ids)}
 
-    def build(raw: tuple[Any, ...]) -> PodRecord:
-        pod_id = raw[at_id]
-        records = [
-            ContainerRecord(name, orjson.loads(spec), ContainerStatus.from_wire(orjson.loads(status)))
-            for name, spec, status in containers[pod_id]
-        ]
-        return _record(_decoded(names, raw), records, group_names, eips)
 
-    if not memo:
-        return [build(raw) for raw in raws]
-    out = []
-    for raw in raws:
-        pod_id = raw[at_id]
-        key = (raw, tuple(containers[pod_id]), tuple(group_names.get(g) for g in pod_groups[pod_id]), eips.get(pod_id))
-        record = _memo.get(key)
-        if record is None:
-            record = build(raw)
-            _memo.put(key, record)
-        out.append(record)
-    return out
+# describePods and describePod are polled: they would rebuild the same records from the same
+# rows again and again. A record is kept by its pod's revision (which the database bumps on
+# any change of the pod's row or its containers' rows: migration 0009), its groups' names and
+# its elastic IP, so a change to any of them misses; an unchanged pod's row and containers
+# are not read at all. Records are frozen and callers of the API reads do not change them.
+_memo: Memo[tuple[Any, ...], PodRecord] = Memo(2048)
+
+# What a kept read selects first: enough to find a kept record.
+_HEADS = "SELECT pod_id, revision, security_group_ids FROM pods"
+
+
+def _kept_records(conn: Any, heads: Sequence[tuple[str, int, str]]) -> list[PodRecord]:
+    """Records of (pod_id, revision, security_group_ids) heads, in their order: the kept
+    ones as they are, the others read whole in the same read transaction, and kept."""
+    if not heads:
+        return []
+    pod_groups = {pod_id: orjson.loads(groups) for pod_id, _, groups in heads}
+    group_names = _group_names(conn, {g for gs in pod_groups.values() for g in gs})
+    eips = _elastic_ips(conn, list(pod_groups))
+    keys = {
+        pod_id: (pod_id, revision, tuple(group_names.get(g) for g in pod_groups[pod_id]), eips.get(pod_id))
+        for pod_id, revision, _ in heads
+    }
+    found = {pod_id: _memo.get(key) for pod_id, key in keys.items()}
+    missing = [pod_id for pod_id, record in found.items() if record is None]
+    if missing:
+        marks = ",".join("?" * len(missing))
+        rows = conn.execute(f"SELECT * FROM pods WHERE pod_id IN ({marks})", missing).fetchall()
+        for record in _raw_records(conn, rows):
+            found[record.pod_id] = record
+            _memo.put(keys[record.pod_id], record)
+    return [r for r in found.values() if r is not None]
 
 
 def read_pod(db: Database, account_id: str | None, region: str | None, pod_id: str) -> PodRecord | None:
@@ -173,12 +187,11 @@ def read_pod(db: Database, account_id: str | None, region: str | None, pod_id: s
         with db.read() as s:
             return get_any(s, pod_id) if account_id is None else get(s, account_id, region or "", pod_id)
     with db.raw_read() as conn:
-        if account_id is None:
-            rows = conn.execute("SELECT * FROM pods WHERE pod_id = ?", (pod_id,)).fetchall()
+        if account_id is None:  # the reconciler's: fresh, never kept
+            records = _raw_records(conn, conn.execute("SELECT * FROM pods WHERE pod_id = ?", (pod_id,)).fetchall())
         else:
-            query = "SELECT * FROM pods WHERE pod_id = ? AND account_id = ? AND region = ?"
-            rows = conn.execute(query, (pod_id, account_id, region)).fetchall()
-        records = _raw_records(conn, rows, memo=account_id is not None)
+            query = f"{_HEADS} WHERE pod_id = ? AND account_id = ? AND region = ?"
+            records = _kept_records(conn, conn.execute(query, (pod_id, account_id, region)).fetchall())
     return records[0] if records else None
 
 
@@ -341,11 +354,11 @@ def read_page(
     where, params = _sql_conditions(account_id, region, f)
     with db.raw_read() as conn:
         total = conn.execute(f"SELECT count(*) FROM pods WHERE {where}", params).fetchone()[0]
-        rows = conn.execute(
-            f"SELECT * FROM pods WHERE {where} ORDER BY created_at DESC, pod_id DESC LIMIT ? OFFSET ?",
+        heads = conn.execute(
+            f"{_HEADS} WHERE {where} ORDER BY created_at DESC, pod_id DESC LIMIT ? OFFSET ?",
             [*params, size, (number - 1) * size],
         ).fetchall()
-        return _raw_records(conn, rows, memo=True), int(total)
+        return _kept_records(conn, heads), int(total)
 
 
 def page(

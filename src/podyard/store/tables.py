@@ -266,6 +266,10 @@ class Pod(Base):
     # since it read the pod, so it never overwrites a newer intent with a stale one.
     intent_version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(index=True)
+    # Grows with every change of the pod's row or of its containers' rows, by the database's
+    # own triggers (migration 0009), never by podyard's code: the API's reads keep a record
+    # by (pod, revision) and so know an unchanged pod without reading all of it.
+    revision: Mapped[int] = mapped_column(Integer, server_default="0")
 
     containers: Mapped[list[PodContainer]] = relationship(
         back_populates="pod", order_by="PodContainer.position", cascade="all, delete-orphan", lazy="selectin"
