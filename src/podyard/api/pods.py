@@ -44,7 +44,7 @@ async def describe_pods(call: Call) -> Any:
     number, size = q.page_number or 1, q.page_size or DEFAULT_PAGE_SIZE
     found, total = await call.read(pods.describe_pods, call.account, call.region, number, size, flt)
     now = call.ctx.now()
-    return {"pods": [views.pod(p, call.account.in_arrears, now) for p in found], "totalCount": total}
+    return {"pods": [views.pod_encoded(p, call.account.in_arrears, now) for p in found], "totalCount": total}
 
 
 async def describe_pods_status(call: Call) -> Any:
