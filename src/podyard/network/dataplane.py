@@ -51,6 +51,10 @@ class Dataplane:
         self._shaped: dict[str, tuple[ElasticIp, ...]] = {}
         self._host_eips: dict[str, list[tuple[str, str]]] = {}  # vpc id → loopback (address, inner)
         self._host_loaded: str | None = None
+        # The host's rule set holds every VPC's loopback elastic IPs: VPCs applied at once
+        # (a restart replugs them all) load it one after the other, each from the newest
+        # state, or an older set could land last and drop another VPC's addresses.
+        self._host_lock = asyncio.Lock()
 
     def lock(self, vpc_id: str) -> asyncio.Lock:
         return self._locks.setdefault(vpc_id, asyncio.Lock())
@@ -162,13 +166,14 @@ class Dataplane:
     # -- the host --
 
     async def apply_host(self) -> None:
-        loopback_eips = sorted(e for v in self._host_eips.values() for e in v)
-        ruleset = rules.host_ruleset(self.names, loopback_eips, routable=self.routable)
-        if ruleset != self._host_loaded:
-            if self.routable and self._host_loaded is None:
-                await run("sysctl", "-qw", "net.ipv4.ip_forward=1")
-            await run("nft", "-f", "-", stdin=ruleset)
-            self._host_loaded = ruleset
+        async with self._host_lock:
+            loopback_eips = sorted(e for v in self._host_eips.values() for e in v)
+            ruleset = rules.host_ruleset(self.names, loopback_eips, routable=self.routable)
+            if ruleset != self._host_loaded:
+                if self.routable and self._host_loaded is None:
+                    await run("sysctl", "-qw", "net.ipv4.ip_forward=1")
+                await run("nft", "-f", "-", stdin=ruleset)
+                self._host_loaded = ruleset
 
     async def teardown(self) -> None:
         """Everything this instance made on the host (for an operator's clean-up, and tests)."""
