@@ -4,6 +4,8 @@
 pod's row is updated or one of its ``pod_containers`` rows is inserted, updated or
 deleted. No code of podyard writes it, so no write can forget it: the API's reads keep a
 record by (pod, revision) and read a pod's whole row and containers only when it moved.
+A later migration that rebuilds either table (SQLite's copy-and-rename) must make the
+triggers again.
 
 Revision ID: 0009
 Revises: 0008
